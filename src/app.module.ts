@@ -1,0 +1,51 @@
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { ServiceError } from './modules/service-error';
+import type { AppConfig } from './infra/config/app-config';
+import { ConfigModule } from './infra/config/config.module';
+import { DatabaseModule } from './infra/database/database.module';
+import { MetricsModule } from './infra/metrics/metrics.module';
+import { StorageModule } from './infra/storage/storage.module';
+import { TensorRuntimeModule } from './infra/tensor-runtime/tensor-runtime.module';
+import { ApiKeyGuard } from './modules/api-keys/api-key.guard';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
+import { HealthModule } from './modules/health/health.module';
+import { JobsModule } from './modules/jobs/jobs.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsModule,
+        DatabaseModule,
+        StorageModule,
+        TensorRuntimeModule,
+        ApiKeysModule,
+        JobsModule,
+        CheckpointsModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_GUARD, useExisting: ApiKeyGuard },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+            exceptionFactory: (errors) =>
+              new ServiceError('VALIDATION_FAILED', 'request validation failed', {
+                errors: errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => m)),
+              }),
+          }),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,75 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimitMiddleware } from './http/rate-limit.middleware';
+import { requestIdMiddleware } from './http/request-id.middleware';
+import { ProblemDto } from './http/dto/problem.dto';
+import type { AppConfig } from './infra/config/app-config';
+import { Metrics } from './infra/metrics/metrics';
+import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { JsonLogger } from './infra/logging/json-logger';
+
+const UNLIMITED_PATHS = /^\/(health\/|metrics$|docs|openapi\.json$)/;
+
+/** Recursively sorts object keys so the committed OpenAPI document diffs cleanly. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Weightsmith')
+    .setDescription(
+      'Neural-network weights over HTTP: checkpoints (safetensors, streamed, content-addressed), jobs, and — in later versions — GHN-predicted initializations, model soups, PAPA and sparsity. Errors use one problem-details envelope with a stable `code`.',
+    )
+    .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (ws_...)' })
+    .build();
+  const doc = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (_controller: string, method: string) => method,
+    extraModels: [ProblemDto],
+  });
+  return sortKeys(doc) as OpenAPIObject;
+}
+
+/**
+ * Everything that shapes the HTTP surface, shared by main.ts, the e2e tests and the OpenAPI
+ * generator so that all three see the same application.
+ */
+export function configureApp(app: NestExpressApplication, config: AppConfig): OpenAPIObject {
+  const metrics = app.get(Metrics);
+  const logger = new JsonLogger(config.log.level, config.log.format);
+  app.disable('x-powered-by');
+  app.use(requestIdMiddleware);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = (req.route as { path?: string } | undefined)?.path ? `${req.baseUrl}${(req.route as { path: string }).path}` : 'unmatched';
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      metrics.httpDuration.observe({ method: req.method, route }, seconds);
+      if (!UNLIMITED_PATHS.test(req.path)) {
+        // Access log: method, path, status, timing and sizes; never bodies or tensor payloads.
+        logger.log({ msg: 'request', method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000), bytesOut: Number(res.getHeader('content-length') ?? 0) || undefined }, 'HTTP');
+      }
+    });
+    next();
+  });
+  app.use(rateLimitMiddleware(config.limits.rateLimitPerMinute, (path) => UNLIMITED_PATHS.test(path)));
+  app.use(express.json({ limit: config.limits.maxJsonBodyBytes }));
+  // Errors raised by middleware (rate limit, body parser) use the same envelope as handlers.
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    new ProblemDetailsFilter().catch(err, {
+      switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }),
+    } as never);
+  });
+  app.enableShutdownHooks();
+  const doc = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'openapi.json', customSiteTitle: 'Weightsmith API' });
+  return doc;
+}

@@ -1,0 +1,48 @@
+/**
+ * Errors raised by framework-free code. Each carries a stable machine-readable code that the
+ * HTTP layer maps to a status (see src/http/error-status.map.ts) and the CLI prints verbatim.
+ */
+export const CORE_ERROR_CODES = [
+  // safetensors
+  'SAFETENSORS_TRUNCATED',
+  'SAFETENSORS_HEADER_TOO_LARGE',
+  'SAFETENSORS_HEADER_OUT_OF_BOUNDS',
+  'SAFETENSORS_HEADER_INVALID_JSON',
+  'SAFETENSORS_HEADER_INVALID',
+  'SAFETENSORS_UNKNOWN_DTYPE',
+  'SAFETENSORS_OFFSETS_INVALID',
+  'SAFETENSORS_SHAPE_MISMATCH',
+  'SAFETENSORS_DUPLICATE_TENSOR',
+  'SAFETENSORS_EMPTY',
+  // torch / pickle
+  'PICKLE_FORBIDDEN_GLOBAL',
+  'PICKLE_INVALID',
+  'TORCH_FORMAT_INVALID',
+  'TORCH_UNSUPPORTED',
+  // onnx
+  'ONNX_INVALID',
+  'ONNX_EXTERNAL_DATA_MISSING',
+  // general
+  'UNSUPPORTED_FORMAT',
+  'TENSOR_NOT_FOUND',
+  'INVALID_ARGUMENT',
+  'GHN_GRAPH_UNSUPPORTED',
+  'ZOO_UNKNOWN_MODEL',
+] as const;
+
+export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
+
+export class CoreError extends Error {
+  constructor(
+    readonly code: CoreErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'CoreError';
+  }
+}
+
+export function isCoreError(e: unknown): e is CoreError {
+  return e instanceof CoreError;
+}

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { CoreError } from '../../errors';
+import { bufferSource } from '../../io/random-access';
+import { dtypeSize, numElements } from '../../tensor/dtypes';
+import { fixturesDir } from '../../testing/fixtures';
+import { readAll } from '../tensor-set';
+import { readTorchCheckpoint } from './read-torch-checkpoint';
+import {
+  LEGACY_MAGIC,
+  legacyStorageBytes,
+  loadFromBytesValue,
+  storageId,
+  tensorValue,
+  writeJoblib,
+  writeTorchLegacy,
+  writeTorchZip,
+} from './testing/checkpoint-writers';
+import { call, dict, global, orderedDict, persistent, pyBytes, pyFloat, tuple, writePickle } from './testing/pickle-writer';
+
+/** Reads everything a checkpoint offers; any failure must be a CoreError. */
+async function readFully(bytes: Uint8Array): Promise<string> {
+  try {
+    const set = await readTorchCheckpoint(bufferSource(bytes));
+    for (const tensor of set.tensors) {
+      const data = await readAll(tensor);
+      if (data.byteLength !== numElements(tensor.shape) * dtypeSize(tensor.dtype)) throw new Error(`wrong byte count for ${tensor.name}`);
+    }
+    JSON.stringify(set.metadata);
+    return 'ok';
+  } catch (error) {
+    if (error instanceof CoreError) return error.code;
+    throw error;
+  }
+}
+
+function smallCheckpoints(): Uint8Array[] {
+  const f32 = (n: number) => new Uint8Array(Float32Array.from({ length: n }, (_, i) => i * 0.5).buffer);
+  const zipRef = persistent(storageId({ key: '0', type: 'FloatStorage', numel: 12 }, 'zip'));
+  const halfRef = persistent(storageId({ key: '1', type: 'HalfStorage', numel: 4 }, 'zip'));
+  const zipRoot = dict({
+    state_dict: orderedDict({ w: tensorValue(zipRef, 0, [3, 4], [4, 1]), t: tensorValue(zipRef, 1, [2, 3], [1, 4]), h: tensorValue(halfRef, 0, [4], [1]) }),
+    epoch: 2,
+    config: dict({ lr: pyFloat(0.5), name: 'x', shape: tuple(1, 2) }),
+  });
+  const storages = { '0': f32(12), '1': new Uint8Array(8).fill(0x3c) };
+  const legacyRef = persistent(storageId({ key: 'k', type: 'FloatStorage', numel: 6 }, 'legacy'));
+  const legacyView = persistent(storageId({ key: 'k', type: 'FloatStorage', numel: 6, view: ['v', 1, 4] }, 'legacy'));
+  const legacyRoot = dict({ a: tensorValue(legacyRef, 0, [2, 3], [3, 1]), b: tensorValue(legacyView, 0, [2, 2], [1, 2]) });
+  const inner = legacyStorageBytes('LongStorage', '99', new Uint8Array(48).map((_, i) => i), 8);
+  const joblibRoot = dict({
+    x: tensorValue(loadFromBytesValue(inner), 0, [2, 3], [3, 1]),
+    y: tensorValue(loadFromBytesValue(inner), 2, [2], [2]),
+    s: call(global('builtins', 'set'), [1, 2]),
+    b: pyBytes(Uint8Array.from([1, 2, 3])),
+  });
+  return [
+    writeTorchZip(zipRoot, storages),
+    writeTorchZip(zipRoot, storages, { deflate: true }),
+    writeTorchZip(zipRoot, storages, { zip64: true }),
+    writeTorchLegacy(legacyRoot, [{ key: 'k', elementSize: 4, bytes: f32(6) }]),
+    writeJoblib(joblibRoot),
+    writeJoblib(joblibRoot, { protocol: 2 }),
+    writePickle(LEGACY_MAGIC),
+  ];
+}
+
+interface Mutation {
+  flips: [number, number][];
+  truncateAt: number | null;
+  region: 'head' | 'tail' | 'any';
+}
+
+const mutation = fc.record({
+  flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 0, maxLength: 6 }),
+  truncateAt: fc.option(fc.nat(), { freq: 4 }),
+  region: fc.constantFrom<Mutation['region']>('head', 'tail', 'any'),
+});
+
+/** Applies byte flips (within the first or last 8 KiB, where the structure of big files lives) and a truncation. */
+function mutate(base: Uint8Array, m: Mutation): Uint8Array {
+  const bytes = Uint8Array.from(base);
+  const window = Math.min(bytes.length, 8192);
+  for (const [position, value] of m.flips) {
+    if (bytes.length === 0) break;
+    const at = m.region === 'head' ? position % window : m.region === 'tail' ? bytes.length - 1 - (position % window) : position % bytes.length;
+    bytes[at] = value;
+  }
+  if (m.truncateAt === null) return bytes;
+  const cut = m.region === 'tail' || bytes.length <= window ? m.truncateAt % (bytes.length + 1) : m.truncateAt % window;
+  return bytes.subarray(0, cut);
+}
+
+describe('readTorchCheckpoint on hostile input', () => {
+  const small = smallCheckpoints();
+
+  it('reads the unmutated small checkpoints', async () => {
+    for (const bytes of small.slice(0, -1)) expect(await readFully(bytes)).toBe('ok');
+  });
+
+  it('ends random bytes in a CoreError or a valid TensorSet', async () => {
+    const prefixes = [[], [0x50, 0x4b, 0x03, 0x04], [0x80, 2], [0x80, 4], [0x80, 5], [...writePickle(LEGACY_MAGIC)]];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...prefixes), fc.uint8Array({ maxLength: 160 }), async (prefix, tail) => {
+        await readFully(Uint8Array.from([...prefix, ...tail]));
+      }),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('ends mutations of small checkpoints of every layout in a CoreError or a valid TensorSet', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...small), mutation, async (base, m) => {
+        await readFully(mutate(base, m));
+      }),
+      { numRuns: 6000 },
+    );
+  });
+
+  it('ends mutations of the golden fixtures in a CoreError or a valid TensorSet', async () => {
+    const fixtures = ['ghn3_h32_l3.state_dict.pt', 'ghn3_h32_l3.torchsave.pt', 'ghn3_h32_l3.joblib.pt', 'malicious.pkl.pt'].map((name) =>
+      readFileSync(fixturesDir('checkpoint-formats', name)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...fixtures), mutation, async (base, m) => {
+        await readFully(mutate(base, m));
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

@@ -1,0 +1,17 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request', 401: 'Missing or invalid API key', 403: 'The API key lacks the required scope',
+  404: 'Not found', 409: 'Conflict', 413: 'Too large', 415: 'Unsupported format', 416: 'Range not satisfiable',
+  422: 'Invalid content', 429: 'Rate limited',
+};
+
+/** Documents the problem-details responses a route can give. */
+export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...[401, 403, 429, ...statuses].map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } }),
+    ),
+  );
+}

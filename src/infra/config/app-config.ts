@@ -1,0 +1,136 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * The one place that reads the environment. Everything is validated here, once, at start; the rest
+ * of the code receives a typed AppConfig. An empty variable counts as unset (DESIGN.md §10).
+ */
+export const TENSOR_BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+export type TensorBackendChoice = (typeof TENSOR_BACKENDS)[number];
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** PostgreSQL URL; null means embedded PGlite under `<dataDir>/pglite`. */
+  databaseUrl: string | null;
+  /** Apply committed migrations at start (always on PGlite). */
+  migrateOnStart: boolean;
+  blobStore: 'fs';
+  backend: TensorBackendChoice;
+  auth: { enabled: boolean; adminKey: string | null };
+  limits: {
+    maxUploadBytes: number;
+    maxJsonBodyBytes: number;
+    maxHeaderBytes: number;
+    /** Requests per minute per client; 0 disables rate limiting. */
+    rateLimitPerMinute: number;
+  };
+  jobs: { enabled: boolean; pollMs: number; heartbeatMs: number; staleAfterMs: number };
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConfig {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    const n = parseByteSize(raw);
+    if (n === null || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be an integer between ${min} and ${max}`);
+      return def;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], def: T): T => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be one of ${allowed.join(', ')}`);
+      return def;
+    }
+    return raw as T;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    if (['1', 'true', 'yes', 'on', 'enabled'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off', 'disabled'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} must be true or false`);
+    return def;
+  };
+
+  const dataDirRaw = get('WEIGHTSMITH_DATA_DIR') ?? './.weightsmith';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+
+  const databaseUrl = get('DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgresql:// URL (leave it unset for the embedded PGlite database)');
+  }
+
+  const blobStore = oneOf('WEIGHTSMITH_BLOB_STORE', ['fs', 's3'] as const, 'fs');
+  if (blobStore === 's3') problems.push('WEIGHTSMITH_BLOB_STORE=s3 is planned but not implemented yet; use fs');
+
+  const adminKey = get('WEIGHTSMITH_ADMIN_KEY') ?? null;
+  if (adminKey !== null && adminKey.length < 24) problems.push('WEIGHTSMITH_ADMIN_KEY must be at least 24 characters');
+
+  const config: AppConfig = {
+    port: int('PORT', 3000, 0, 65535),
+    host: get('HOST') ?? '0.0.0.0',
+    dataDir,
+    databaseUrl,
+    migrateOnStart: bool('WEIGHTSMITH_MIGRATE_ON_START', true),
+    blobStore: 'fs',
+    backend: oneOf('WEIGHTSMITH_BACKEND', TENSOR_BACKENDS, 'auto'),
+    auth: { enabled: oneOf('WEIGHTSMITH_AUTH', ['enabled', 'disabled'] as const, 'enabled') === 'enabled', adminKey },
+    limits: {
+      maxUploadBytes: int('WEIGHTSMITH_MAX_UPLOAD_BYTES', 4 * GiB, 1),
+      maxJsonBodyBytes: int('WEIGHTSMITH_MAX_JSON_BYTES', 1 * MiB, 1024),
+      maxHeaderBytes: int('WEIGHTSMITH_MAX_SAFETENSORS_HEADER_BYTES', 100 * MiB, 1024),
+      rateLimitPerMinute: int('WEIGHTSMITH_RATE_LIMIT_PER_MINUTE', 1200, 0),
+    },
+    jobs: {
+      enabled: bool('WEIGHTSMITH_JOBS', true),
+      pollMs: int('WEIGHTSMITH_JOB_POLL_MS', 500, 10),
+      heartbeatMs: int('WEIGHTSMITH_JOB_HEARTBEAT_MS', 5000, 10),
+      staleAfterMs: int('WEIGHTSMITH_JOB_STALE_AFTER_MS', 30000, 50),
+    },
+    log: {
+      level: oneOf('WEIGHTSMITH_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+      format: oneOf('WEIGHTSMITH_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+    },
+  };
+  if (config.jobs.staleAfterMs <= config.jobs.heartbeatMs) {
+    problems.push('WEIGHTSMITH_JOB_STALE_AFTER_MS must be larger than WEIGHTSMITH_JOB_HEARTBEAT_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Accepts plain integers and sizes such as `512MiB`, `4GiB`, `10MB`. */
+export function parseByteSize(raw: string): number | null {
+  const m = /^(\d+)\s*(|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)$/i.exec(raw.trim());
+  if (!m) return null;
+  const unit = m[2].toLowerCase();
+  const mult: Record<string, number> = {
+    '': 1, k: 1024, kb: 1e3, kib: 1024, m: MiB, mb: 1e6, mib: MiB, g: GiB, gb: 1e9, gib: GiB,
+    t: 1024 * GiB, tb: 1e12, tib: 1024 * GiB,
+  };
+  const n = Number(m[1]) * mult[unit];
+  return Number.isSafeInteger(n) ? n : null;
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import type { AppConfig } from '../../infra/config/app-config';
+import { APP_CONFIG } from '../../infra/config/config.module';
+import type { Scope } from '../../http/auth.decorators';
+import { ServiceError } from '../service-error';
+import type { ApiKey } from './api-key.types';
+import { ApiKeysRepository } from './api-keys.repository';
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function newKey(): string {
+  return 'ws_' + randomBytes(24).toString('base64url');
+}
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeysService.name);
+  /** Recently verified keys, so that each request does not cost a database round trip. */
+  private readonly cache = new Map<string, { key: ApiKey; until: number }>();
+
+  constructor(
+    private readonly repository: ApiKeysRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** First start with auth on and no key: store the configured admin key, or make one and print it once. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.auth.enabled) {
+      this.logger.warn('authentication is DISABLED (WEIGHTSMITH_AUTH=disabled): every request is admin');
+      return;
+    }
+    const configured = this.config.auth.adminKey;
+    if (configured) {
+      if (!(await this.repository.findActiveByHash(hashKey(configured)))) {
+        await this.repository.create({ name: 'bootstrap admin (WEIGHTSMITH_ADMIN_KEY)', prefix: configured.slice(0, 10), hash: hashKey(configured), scopes: ['admin'] });
+      }
+      return;
+    }
+    if ((await this.repository.count()) > 0) return;
+    const key = newKey();
+    await this.repository.create({ name: 'bootstrap admin', prefix: key.slice(0, 10), hash: hashKey(key), scopes: ['admin'] });
+    // Printed once, on stdout, outside the JSON log stream so that it is easy to copy.
+    process.stdout.write(`\nWeightsmith created an admin API key. It is shown only once:\n\n  ${key}\n\nUse it as: Authorization: Bearer ${key}\n\n`);
+  }
+
+  async create(name: string, scopes: Scope[]): Promise<{ apiKey: ApiKey; key: string }> {
+    const key = newKey();
+    const apiKey = await this.repository.create({ name, prefix: key.slice(0, 10), hash: hashKey(key), scopes: [...new Set(scopes)] });
+    return { apiKey, key };
+  }
+
+  async verify(key: string): Promise<ApiKey | null> {
+    const hash = hashKey(key);
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > now) return hit.key;
+    const found = await this.repository.findActiveByHash(hash);
+    if (found) {
+      this.cache.set(hash, { key: found, until: now + 10_000 });
+      await this.repository.touch(found.id, new Date(now));
+    }
+    return found;
+  }
+
+  list(): Promise<ApiKey[]> {
+    return this.repository.list();
+  }
+
+  async revoke(id: string): Promise<ApiKey> {
+    const revoked = await this.repository.revoke(id);
+    if (!revoked) throw new ServiceError('API_KEY_NOT_FOUND', `API key ${id} does not exist or is already revoked`);
+    this.cache.clear();
+    return revoked;
+  }
+}

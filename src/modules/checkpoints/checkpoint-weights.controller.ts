@@ -1,0 +1,78 @@
+import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Res, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiProblems } from '../../http/api-problems.decorator';
+import type { Checkpoint } from './checkpoint.types';
+import { CheckpointsService } from './checkpoints.service';
+import { TensorStatisticsDto } from './dto/checkpoint.dto';
+
+@ApiTags('checkpoints')
+@ApiBearerAuth()
+@Controller('v1/checkpoints/:id')
+export class CheckpointWeightsController {
+  constructor(private readonly checkpoints: CheckpointsService) {}
+
+  /** Downloads the safetensors bytes; supports ETag/If-None-Match and a single Range. */
+  @Get('weights')
+  @ApiProduces('application/octet-stream')
+  @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end' })
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'ETag (the sha256) from an earlier download' })
+  @ApiResponse({ status: 200, description: 'The whole file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiResponse({ status: 206, description: 'The requested range', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiResponse({ status: 304, description: 'Not modified' })
+  @ApiProblems(400, 404, 416)
+  async downloadCheckpointWeights(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Headers('range') range: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile | undefined> {
+    const checkpoint = await this.checkpoints.get(id);
+    if (this.prepareHeaders(checkpoint, ifNoneMatch, res)) return undefined;
+    const byteRange = this.checkpoints.resolveRange(range, checkpoint.sizeBytes);
+    if (byteRange) {
+      res.status(206);
+      res.setHeader('Content-Range', `bytes ${byteRange.start}-${byteRange.end}/${checkpoint.sizeBytes}`);
+    }
+    const length = byteRange ? byteRange.end - byteRange.start + 1 : checkpoint.sizeBytes;
+    return new StreamableFile(this.checkpoints.openWeights(checkpoint, byteRange), { type: 'application/octet-stream', length });
+  }
+
+  @Head('weights')
+  @ApiResponse({ status: 200, description: 'Headers only: Content-Length, ETag' })
+  @ApiProblems(400, 404)
+  async headCheckpointWeights(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    const checkpoint = await this.checkpoints.get(id);
+    if (this.prepareHeaders(checkpoint, ifNoneMatch, res)) return;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', String(checkpoint.sizeBytes));
+  }
+
+  /** Shape, dtype and statistics of one tensor (names with `/` must be URL-encoded). */
+  @Get('tensors/:name')
+  @ApiProblems(400, 404)
+  async getCheckpointTensor(@Param('id', new ParseUUIDPipe()) id: string, @Param('name') name: string): Promise<TensorStatisticsDto> {
+    const checkpoint = await this.checkpoints.get(id);
+    const entry = this.checkpoints.tensorEntry(checkpoint, name);
+    const stats = await this.checkpoints.tensorStatistics(checkpoint, entry);
+    return { name: entry.name, dtype: entry.dtype, shape: entry.shape, ...stats };
+  }
+
+  /** Sets caching headers; returns true when the client's copy is current (304 sent). */
+  private prepareHeaders(checkpoint: Checkpoint, ifNoneMatch: string | undefined, res: Response): boolean {
+    const etag = `"${checkpoint.sha256}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+    res.setHeader('Content-Disposition', `attachment; filename="${checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_')}.safetensors"`);
+    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === checkpoint.sha256 || t.trim() === '*' || t.trim() === `W/${etag}`)) {
+      res.status(304);
+      return true;
+    }
+    return false;
+  }
+}

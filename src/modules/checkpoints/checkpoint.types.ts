@@ -1,0 +1,49 @@
+import type { Dtype } from '../../core/tensor/dtypes';
+
+export interface ManifestEntry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  /** Absolute offset of the tensor's bytes in the stored safetensors file. */
+  byteOffset: number;
+  byteLength: number;
+}
+
+export interface Checkpoint {
+  id: string;
+  name: string;
+  kind: string;
+  format: string;
+  originalFormat: string;
+  sha256: string;
+  sizeBytes: number;
+  architectureId: string | null;
+  tensorCount: number;
+  parameterCount: number;
+  manifest: ManifestEntry[];
+  metadata: Record<string, unknown>;
+  metrics: Record<string, number>;
+  tags: string[];
+  parentIds: string[];
+  createdAt: Date;
+}
+
+export interface NewCheckpoint {
+  name: string;
+  kind: string;
+  originalFormat: string;
+  sha256: string;
+  sizeBytes: number;
+  architectureId: string | null;
+  manifest: ManifestEntry[];
+  metadata: Record<string, unknown>;
+  metrics: Record<string, number>;
+  tags: string[];
+  parentIds: string[];
+}
+
+export interface CheckpointFilter {
+  tag?: string;
+  architectureId?: string;
+  name?: string;
+}

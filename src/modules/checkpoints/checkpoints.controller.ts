@@ -1,0 +1,62 @@
+import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiProblems } from '../../http/api-problems.decorator';
+import { decodeCursor, page } from '../../http/pagination';
+import { JobDto } from '../jobs/dto/job.dto';
+import { toJobDto } from '../jobs/job.mapper';
+import { toCheckpointDetailDto, toCheckpointDto } from './checkpoint.mapper';
+import { CheckpointsService } from './checkpoints.service';
+import { CheckpointDetailDto, CheckpointPageDto, ListCheckpointsQueryDto, UploadCheckpointDto } from './dto/checkpoint.dto';
+
+@ApiTags('checkpoints')
+@ApiBearerAuth()
+@Controller('v1/checkpoints')
+export class CheckpointsController {
+  constructor(private readonly checkpoints: CheckpointsService) {}
+
+  /** Uploads a checkpoint (multipart field `file`), streamed to the blob store and validated. */
+  @Post()
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: UploadCheckpointDto })
+  @ApiCreatedResponse({ type: CheckpointDetailDto })
+  @ApiProblems(400, 404, 413, 415, 422)
+  async createCheckpoint(@Req() req: Request): Promise<CheckpointDetailDto> {
+    return toCheckpointDetailDto(await this.checkpoints.upload(req));
+  }
+
+  @Get()
+  @ApiProblems(400)
+  async listCheckpoints(@Query() query: ListCheckpointsQueryDto): Promise<CheckpointPageDto> {
+    const limit = query.limit ?? 50;
+    const rows = await this.checkpoints.list({ tag: query.tag, architectureId: query.architectureId, name: query.name }, limit + 1, decodeCursor(query.cursor));
+    const { items, nextCursor } = page(rows, limit);
+    return { items: items.map(toCheckpointDto), nextCursor };
+  }
+
+  @Get(':id')
+  @ApiProblems(400, 404)
+  async getCheckpoint(@Param('id', new ParseUUIDPipe()) id: string): Promise<CheckpointDetailDto> {
+    return toCheckpointDetailDto(await this.checkpoints.get(id));
+  }
+
+  /** Deletes the checkpoint (and its bytes when nothing else shares them); 409 while referenced. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblems(400, 404, 409)
+  async deleteCheckpoint(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    await this.checkpoints.delete(id);
+  }
+
+  /** Starts a job computing statistics of every tensor; poll the job for the result. */
+  @Post(':id/statistics')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: JobDto })
+  @ApiProblems(400, 404)
+  async startCheckpointStatistics(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    const job = await this.checkpoints.startStatisticsJob(id);
+    res.setHeader('Location', `/v1/jobs/${job.id}`);
+    return toJobDto(job);
+  }
+}

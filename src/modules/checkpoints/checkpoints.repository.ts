@@ -1,0 +1,143 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '@prisma/client';
+import { PrismaService } from '../../infra/database/prisma.service';
+import type { Cursor } from '../../http/pagination';
+import { ServiceError } from '../service-error';
+import type { Checkpoint, CheckpointFilter, ManifestEntry, NewCheckpoint } from './checkpoint.types';
+
+const include = { parents: { select: { parentId: true } } } as const;
+type Row = Prisma.CheckpointGetPayload<{ include: typeof include }>;
+
+function toCheckpoint(row: Row): Checkpoint {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    format: row.format,
+    originalFormat: row.originalFormat,
+    sha256: row.blobSha256,
+    sizeBytes: Number(row.sizeBytes),
+    architectureId: row.architectureId,
+    tensorCount: row.tensorCount,
+    parameterCount: Number(row.parameterCount),
+    manifest: row.manifest as unknown as ManifestEntry[],
+    metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    metrics: (row.metrics ?? {}) as Record<string, number>,
+    tags: row.tags,
+    parentIds: row.parents.map((p) => p.parentId),
+    createdAt: row.createdAt,
+  };
+}
+
+@Injectable()
+export class CheckpointsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async architectureExists(id: string): Promise<boolean> {
+    return (await this.prisma.client.architecture.count({ where: { id } })) > 0;
+  }
+
+  async missingCheckpoints(ids: string[]): Promise<string[]> {
+    const found = await this.prisma.client.checkpoint.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    const have = new Set(found.map((f) => f.id));
+    return ids.filter((id) => !have.has(id));
+  }
+
+  /**
+   * Publishes the blob (via `publishBlob`) and records it with the checkpoint in one transaction,
+   * holding a per-blob advisory lock so that a concurrent delete of the same bytes cannot remove
+   * the file between publication and the row insert. Identical bytes share one blob row.
+   */
+  async create(input: NewCheckpoint, publishBlob: () => Promise<void>): Promise<Checkpoint> {
+    const parameterCount = input.manifest.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    const row = await this.prisma.client.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${input.sha256}))`;
+      await publishBlob();
+      await tx.blob.upsert({
+        where: { sha256: input.sha256 },
+        create: { sha256: input.sha256, sizeBytes: BigInt(input.sizeBytes) },
+        update: {},
+      });
+      return tx.checkpoint.create({
+        data: {
+          name: input.name,
+          kind: input.kind,
+          originalFormat: input.originalFormat,
+          blobSha256: input.sha256,
+          sizeBytes: BigInt(input.sizeBytes),
+          architectureId: input.architectureId,
+          tensorCount: input.manifest.length,
+          parameterCount: BigInt(parameterCount),
+          manifest: input.manifest as unknown as Prisma.InputJsonValue,
+          metadata: input.metadata as Prisma.InputJsonValue,
+          metrics: input.metrics as Prisma.InputJsonValue,
+          tags: input.tags,
+          parents: { create: input.parentIds.map((parentId) => ({ parentId })) },
+        },
+        include,
+      });
+    });
+    return toCheckpoint(row);
+  }
+
+  async find(id: string): Promise<Checkpoint | null> {
+    const row = await this.prisma.client.checkpoint.findUnique({ where: { id }, include });
+    return row ? toCheckpoint(row) : null;
+  }
+
+  async list(filter: CheckpointFilter, limit: number, cursor?: Cursor): Promise<Checkpoint[]> {
+    const rows = await this.prisma.client.checkpoint.findMany({
+      where: {
+        ...(filter.tag ? { tags: { has: filter.tag } } : {}),
+        ...(filter.architectureId ? { architectureId: filter.architectureId } : {}),
+        ...(filter.name ? { name: filter.name } : {}),
+        ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+      include,
+    });
+    return rows.map(toCheckpoint);
+  }
+
+  /**
+   * Deletes a checkpoint unless another record references it; when no checkpoint uses its blob any
+   * more, the blob row goes too and `removeBlob` deletes the bytes under the same per-blob lock.
+   */
+  async delete(id: string, removeBlob: (sha256: string) => Promise<void>): Promise<{ removedBlob: string | null }> {
+    return this.prisma.client.$transaction(async (tx) => {
+      const row = await tx.checkpoint.findUnique({ where: { id }, select: { blobSha256: true } });
+      if (!row) throw new ServiceError('CHECKPOINT_NOT_FOUND', `checkpoint ${id} does not exist`);
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.blobSha256}))`;
+      const children = await tx.checkpointParent.findMany({ where: { parentId: id }, select: { childId: true }, take: 20 });
+      const activeJobs = await tx.job.count({ where: { checkpointId: id, status: { in: ['queued', 'running'] } } });
+      if (children.length > 0 || activeJobs > 0) {
+        throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${children.length} derived checkpoint(s) and ${activeJobs} active job(s)`, {
+          referencedBy: children.map((c) => c.childId),
+          activeJobs,
+        });
+      }
+      await tx.checkpoint.delete({ where: { id } });
+      const users = await tx.checkpoint.count({ where: { blobSha256: row.blobSha256 } });
+      if (users > 0) return { removedBlob: null };
+      await tx.blob.delete({ where: { sha256: row.blobSha256 } });
+      await removeBlob(row.blobSha256);
+      return { removedBlob: row.blobSha256 };
+    });
+  }
+
+  /** Removes the blob's bytes if no row records them (left by a crash between publish and insert). */
+  async removeIfUnrecorded(sha256: string, removeBlob: (sha256: string) => Promise<void>): Promise<boolean> {
+    return this.prisma.client.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sha256}))`;
+      if ((await tx.blob.count({ where: { sha256 } })) > 0) return false;
+      await removeBlob(sha256);
+      return true;
+    });
+  }
+
+  async blobStats(): Promise<{ count: number; bytes: number }> {
+    const agg = await this.prisma.client.blob.aggregate({ _count: { _all: true }, _sum: { sizeBytes: true } });
+    return { count: agg._count._all, bytes: Number(agg._sum.sizeBytes ?? 0) };
+  }
+}

@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
+import { DTYPES } from '../../../core/tensor/dtypes';
+
+export class TensorManifestEntryDto {
+  @ApiProperty({ example: 'conv1.weight' }) name!: string;
+  @ApiProperty({ enum: DTYPES, enumName: 'Dtype' }) dtype!: string;
+  @ApiProperty({ type: [Number], example: [64, 3, 7, 7] }) shape!: number[];
+  @ApiProperty({ description: 'Offset of the tensor bytes in the stored safetensors file' }) byteOffset!: number;
+  @ApiProperty() byteLength!: number;
+}
+
+export class CheckpointDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'resnet18-finetune-3' }) name!: string;
+  @ApiProperty({ example: 'uploaded', description: 'uploaded, soup, papa, pruned, prediction, ...' }) kind!: string;
+  @ApiProperty({ example: 'safetensors', description: 'Stored format (always safetensors)' }) format!: string;
+  @ApiProperty({ example: 'safetensors', description: 'Format the client uploaded' }) originalFormat!: string;
+  @ApiProperty({ description: 'sha256 of the stored bytes; also the ETag of /weights' }) sha256!: string;
+  @ApiProperty() sizeBytes!: number;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) architectureId!: string | null;
+  @ApiProperty() tensorCount!: number;
+  @ApiProperty({ description: 'Total number of elements over all tensors' }) parameterCount!: number;
+  @ApiProperty({ type: [String] }) tags!: string[];
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } }) metrics!: Record<string, number>;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Non-tensor entries of the source file' }) metadata!: Record<string, unknown>;
+  @ApiProperty({ type: [String], description: 'Checkpoints this one was derived from' }) parentIds!: string[];
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class CheckpointDetailDto extends CheckpointDto {
+  @ApiProperty({ type: [TensorManifestEntryDto] }) tensors!: TensorManifestEntryDto[];
+}
+
+export class CheckpointPageDto {
+  @ApiProperty({ type: [CheckpointDto] }) items!: CheckpointDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as `cursor` to get the next page' }) nextCursor!: string | null;
+}
+
+export class ListCheckpointsQueryDto {
+  @ApiPropertyOptional({ description: 'Only checkpoints carrying this tag' })
+  @IsOptional()
+  @IsString()
+  tag?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  architectureId?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  name?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+/** Multipart body of POST /v1/checkpoints (documentation only; parsed by streaming). */
+export class UploadCheckpointDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'safetensors file (streamed; never buffered whole)' })
+  file!: unknown;
+  @ApiPropertyOptional({ description: 'Defaults to the file name without extension' }) name?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) architectureId?: string;
+  @ApiPropertyOptional({ description: 'JSON array of strings, or comma-separated', example: '["imagenet","baseline"]' }) tags?: string;
+  @ApiPropertyOptional({ description: 'JSON object of numbers', example: '{"top1": 0.712}' }) metrics?: string;
+  @ApiPropertyOptional({ description: 'JSON array or comma-separated checkpoint ids this one derives from' }) parentIds?: string;
+}
+
+export class TensorStatisticsDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: DTYPES, enumName: 'Dtype' }) dtype!: string;
+  @ApiProperty({ type: [Number] }) shape!: number[];
+  @ApiProperty() count!: number;
+  @ApiProperty({ nullable: true, type: Number }) min!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) max!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) mean!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'Population standard deviation' }) std!: number | null;
+  @ApiProperty({ description: 'Fraction of elements equal to zero' }) zeroFraction!: number;
+  @ApiProperty() nanCount!: number;
+  @ApiProperty() infCount!: number;
+}

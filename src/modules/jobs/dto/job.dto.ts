@@ -1,0 +1,57 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+export class JobErrorDto {
+  @ApiProperty() code!: string;
+  @ApiProperty() message!: string;
+}
+
+export class JobDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'checkpoint.statistics' }) type!: string;
+  @ApiProperty({ enum: JOB_STATUSES, enumName: 'JobStatus' }) status!: (typeof JOB_STATUSES)[number];
+  @ApiProperty({ minimum: 0, maximum: 1 }) progress!: number;
+  @ApiProperty() attempts!: number;
+  @ApiProperty() cancelRequested!: boolean;
+  @ApiProperty({ type: 'object', additionalProperties: true }) payload!: Record<string, unknown>;
+  @ApiPropertyOptional({ description: 'Present once the job succeeded', type: 'object', additionalProperties: true, nullable: true })
+  result!: Record<string, unknown> | null;
+  @ApiPropertyOptional({ type: JobErrorDto, nullable: true }) error!: JobErrorDto | null;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) checkpointId!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) startedAt!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt!: string | null;
+}
+
+export class JobPageDto {
+  @ApiProperty({ type: [JobDto] }) items!: JobDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as `cursor` to get the next page' }) nextCursor!: string | null;
+}
+
+export class ListJobsQueryDto {
+  @ApiPropertyOptional({ enum: JOB_STATUSES, enumName: 'JobStatus' })
+  @IsOptional()
+  @IsIn(JOB_STATUSES)
+  status?: (typeof JOB_STATUSES)[number];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  type?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}

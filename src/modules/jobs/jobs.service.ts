@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { AppConfig } from '../../infra/config/app-config';
+import { APP_CONFIG } from '../../infra/config/config.module';
+import { requestContext } from '../../infra/logging/request-context';
+import { Metrics } from '../../infra/metrics/metrics';
+import { CoreError } from '../../core/errors';
+import { ServiceError } from '../service-error';
+import { JobCancelledError, type Job, type JobContext, type JobHandler, type JobStatus } from './job.types';
+import { JobsRepository } from './jobs.repository';
+
+/**
+ * The job queue and its in-process runner. Compute modules register handlers at init; jobs are
+ * claimed with FOR UPDATE SKIP LOCKED, heart-beat while they run, and jobs of a dead process are
+ * re-queued (or failed) by whichever runner notices first, including the next start.
+ */
+@Injectable()
+export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(JobsService.name);
+  private readonly handlers = new Map<string, JobHandler>();
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly shutdown = new AbortController();
+  private lastRecovery = 0;
+
+  constructor(
+    private readonly repository: JobsRepository,
+    private readonly metrics: Metrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  register(type: string, handler: JobHandler): void {
+    if (this.handlers.has(type)) throw new Error(`job handler for ${type} registered twice`);
+    this.handlers.set(type, handler);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recover(true);
+    if (this.config.jobs.enabled) this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.shutdown.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  enqueue(type: string, payload: Record<string, unknown>, opts: { checkpointId?: string } = {}): Promise<Job> {
+    if (!this.handlers.has(type)) throw new Error(`no handler for job type ${type}`);
+    const job = this.repository.create({ type, payload, checkpointId: opts.checkpointId });
+    this.schedule(0);
+    return job;
+  }
+
+  async get(id: string): Promise<Job> {
+    const job = await this.repository.find(id);
+    if (!job) throw new ServiceError('JOB_NOT_FOUND', `job ${id} does not exist`);
+    return job;
+  }
+
+  list(opts: { status?: JobStatus; type?: string; limit: number; cursor?: { createdAt: Date; id: string } }): Promise<Job[]> {
+    return this.repository.list(opts);
+  }
+
+  async cancel(id: string): Promise<Job> {
+    const job = await this.get(id);
+    if (job.status !== 'queued' && job.status !== 'running') {
+      throw new ServiceError('JOB_NOT_CANCELLABLE', `job ${id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`);
+    }
+    return (await this.repository.requestCancel(id)) ?? job;
+  }
+
+  countActiveForCheckpoint(checkpointId: string): Promise<number> {
+    return this.repository.countActiveForCheckpoint(checkpointId);
+  }
+
+  countByStatus(): Promise<Record<string, number>> {
+    return this.repository.countByStatus();
+  }
+
+  /** Re-queues or fails jobs whose worker stopped heart-beating. */
+  async recover(atStart = false): Promise<void> {
+    this.lastRecovery = Date.now();
+    const staleBefore = new Date(Date.now() - this.config.jobs.staleAfterMs);
+    const { requeued, failed } = await this.repository.recoverStale(staleBefore);
+    if (requeued.length || failed.length) {
+      this.logger.warn({ msg: 'recovered jobs of a stopped worker', atStart, requeued, failed });
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.config.jobs.enabled || this.shutdown.signal.aborted) return;
+    if (this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.drain()
+        .catch((e: unknown) => this.logger.error({ msg: 'job runner error', error: (e as Error).message }))
+        .finally(() => {
+          this.running = null;
+          this.schedule(this.config.jobs.pollMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    if (Date.now() - this.lastRecovery > this.config.jobs.staleAfterMs / 2) await this.recover();
+    while (!this.shutdown.signal.aborted) {
+      const job = await this.repository.claim(this.workerId, [...this.handlers.keys()]);
+      if (!job) return;
+      await requestContext.run({ requestId: `job:${job.id}` }, () => this.execute(job));
+    }
+  }
+
+  private async execute(job: Job): Promise<void> {
+    const handler = this.handlers.get(job.type)!;
+    const abort = new AbortController();
+    const onShutdown = () => abort.abort();
+    this.shutdown.signal.addEventListener('abort', onShutdown);
+    let lastBeat = Date.now();
+    const beat = async (progress?: number): Promise<void> => {
+      const { cancelRequested, owned } = await this.repository.heartbeat(job.id, this.workerId, progress);
+      lastBeat = Date.now();
+      if (cancelRequested || !owned) abort.abort();
+    };
+    const interval = setInterval(() => void beat().catch(() => undefined), this.config.jobs.heartbeatMs);
+    interval.unref();
+    const ctx: JobContext = {
+      job,
+      signal: abort.signal,
+      progress: async (fraction) => {
+        if (abort.signal.aborted) throw new JobCancelledError();
+        if (Date.now() - lastBeat > 250 || fraction >= 1) await beat(Math.max(0, Math.min(1, fraction)));
+        if (abort.signal.aborted) throw new JobCancelledError();
+      },
+    };
+    this.logger.log({ msg: 'job started', jobId: job.id, type: job.type, attempt: job.attempts });
+    try {
+      const result = await handler(ctx);
+      if (abort.signal.aborted) throw new JobCancelledError();
+      await this.repository.finish(job.id, this.workerId, { status: 'succeeded', result: result ?? null });
+      this.metrics.jobsFinished.inc({ type: job.type, status: 'succeeded' });
+      this.logger.log({ msg: 'job succeeded', jobId: job.id, type: job.type });
+    } catch (e) {
+      if (this.shutdown.signal.aborted) {
+        // Server stopping: hand the job back to the queue for the next runner.
+        await this.repository.finish(job.id, this.workerId, { status: 'queued' });
+        return;
+      }
+      const cancelled = e instanceof JobCancelledError || abort.signal.aborted;
+      const error = cancelled
+        ? { code: 'JOB_CANCELLED', message: 'job was cancelled' }
+        : { code: e instanceof CoreError || e instanceof ServiceError ? e.code : 'JOB_FAILED', message: (e as Error).message };
+      const status = cancelled ? 'cancelled' : 'failed';
+      await this.repository.finish(job.id, this.workerId, { status, error });
+      this.metrics.jobsFinished.inc({ type: job.type, status });
+      this.logger.warn({ msg: `job ${status}`, jobId: job.id, type: job.type, error: error.message });
+    } finally {
+      clearInterval(interval);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Errors thrown by feature services. Each code maps to one HTTP status in
+ * src/http/error-status.map.ts (an exhaustive table), so services never speak HTTP.
+ */
+export const SERVICE_ERROR_CODES = [
+  'NOT_FOUND',
+  'CHECKPOINT_NOT_FOUND',
+  'CHECKPOINT_IN_USE',
+  'TENSOR_NOT_FOUND',
+  'ARCHITECTURE_NOT_FOUND',
+  'JOB_NOT_FOUND',
+  'JOB_NOT_CANCELLABLE',
+  'API_KEY_NOT_FOUND',
+  'VALIDATION_FAILED',
+  'INVALID_FIELD',
+  'MULTIPART_INVALID',
+  'FILE_MISSING',
+  'FILE_EMPTY',
+  'UPLOAD_TOO_LARGE',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RANGE_NOT_SATISFIABLE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
+
+export class ServiceError extends Error {
+  constructor(
+    readonly code: ServiceErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
