@@ -1,5 +1,12 @@
 import { CoreError } from '../errors';
-import { int64ToNumber, readOnnxModel, type OnnxModel, type OnnxNode, type OnnxTensorProto, type OnnxValueInfo } from '../formats/onnx/onnx-codec';
+import {
+  int64ToNumber,
+  readOnnxModel,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxTensorProto,
+  type OnnxValueInfo,
+} from '../formats/onnx/onnx-codec';
 import { dtypeOfOnnxType } from '../formats/onnx/onnx-dtypes';
 import { describeInitializer, embeddedTensorBytes } from '../formats/onnx/onnx-initializers';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../tensor/half';
@@ -68,7 +75,8 @@ export function importOnnxGraph(source: Uint8Array | OnnxModel, options: ImportO
   }));
   for (const [alias, original] of aliasOf) {
     const t = byName.get(original) as { dtype: Dtype; dims: number[] };
-    initializers.push({ name: alias, dtype: t.dtype, shape: [...t.dims], isParameter: isParameter(alias, t.dtype), aliasOf: original });
+    const isParam = isParameter(alias, t.dtype);
+    initializers.push({ name: alias, dtype: t.dtype, shape: [...t.dims], isParameter: isParam, aliasOf: original });
   }
 
   const inputs = (g.input ?? []).filter((v) => !byName.has(v.name ?? '')).map(toValueInfo);
@@ -125,7 +133,10 @@ function attributeValue(a: OnnxAttribute, nodeName: string): AttributeValue {
     case ATTR.STRINGS:
       return (a.strings ?? []).map((s) => utf8.decode(s));
     default:
-      throw new CoreError('UNSUPPORTED_FORMAT', `${where} has an unsupported type (${a.type}): subgraphs and sparse tensors are not supported`);
+      throw new CoreError(
+        'UNSUPPORTED_FORMAT',
+        `${where} has an unsupported type (${a.type}): subgraphs and sparse tensors are not supported`,
+      );
   }
 }
 
@@ -162,8 +173,11 @@ function toValueInfo(v: OnnxValueInfo): ValueInfo {
   if (!tensorType || !dtype) {
     throw new CoreError('UNSUPPORTED_FORMAT', `graph input/output '${v.name}' is not a tensor of a supported dtype`);
   }
-  const shape = (tensorType.shape?.dim ?? []).map((d, i) =>
-    d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? int64ToNumber(d.dimValue, `dim ${i} of '${v.name}'`) : '?',
-  );
+  const shape = (tensorType.shape?.dim ?? []).map((d, i): number | string => {
+    if (d.dimParam) return d.dimParam;
+    // dim_value sits in a oneof: decoded messages only own it when it was written (else unknown).
+    const known = Object.prototype.hasOwnProperty.call(d, 'dimValue') && d.dimValue !== null && d.dimValue !== undefined;
+    return known ? int64ToNumber(d.dimValue, `dim ${i} of '${v.name}'`) : '?';
+  });
   return { name: v.name ?? '', dtype, shape };
 }

@@ -86,7 +86,13 @@ function decoderFor(dtype: Dtype): Decoder {
  * Typed arrays need element-aligned offsets and read in host byte order: unaligned views (common
  * in Node's pooled buffers) are copied to `scratch`, and on big-endian hosts each element is swapped.
  */
-function alignedElements(bytes: Uint8Array, byteOffset: number, count: number, size: number, scratch: Uint8Array) {
+function alignedElements(
+  bytes: Uint8Array,
+  byteOffset: number,
+  count: number,
+  size: number,
+  scratch: Uint8Array,
+): { buffer: ArrayBufferLike; offset: number } {
   const start = bytes.byteOffset + byteOffset;
   if (LITTLE_ENDIAN && start % size === 0) return { buffer: bytes.buffer, offset: start };
   const length = count * size;

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { RequireScope, type Scope } from '../../http/auth.decorators';
 import type { ApiKey } from './api-key.types';
@@ -26,6 +26,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiProblems(400)
   async createApiKey(@Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     const { apiKey, key } = await this.keys.create(body.name, body.scopes);
@@ -33,13 +34,15 @@ export class ApiKeysController {
   }
 
   @Get()
+  @ApiOkResponse({ type: ApiKeyListDto })
   @ApiProblems()
   async listApiKeys(): Promise<ApiKeyListDto> {
     return { items: (await this.keys.list()).map(toDto) };
   }
 
   @Delete(':id')
-  @ApiProblems(404)
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiProblems(400, 404)
   async revokeApiKey(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {
     return toDto(await this.keys.revoke(id));
   }

@@ -1,5 +1,5 @@
 import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Res, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import type { Checkpoint } from './checkpoint.types';
@@ -54,6 +54,7 @@ export class CheckpointWeightsController {
 
   /** Shape, dtype and statistics of one tensor (names with `/` must be URL-encoded). */
   @Get('tensors/:name')
+  @ApiOkResponse({ type: TensorStatisticsDto })
   @ApiProblems(400, 404)
   async getCheckpointTensor(@Param('id', new ParseUUIDPipe()) id: string, @Param('name') name: string): Promise<TensorStatisticsDto> {
     const checkpoint = await this.checkpoints.get(id);

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { decodeCursor, page } from '../../http/pagination';
@@ -26,6 +26,7 @@ export class CheckpointsController {
   }
 
   @Get()
+  @ApiOkResponse({ type: CheckpointPageDto })
   @ApiProblems(400)
   async listCheckpoints(@Query() query: ListCheckpointsQueryDto): Promise<CheckpointPageDto> {
     const limit = query.limit ?? 50;
@@ -35,6 +36,7 @@ export class CheckpointsController {
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: CheckpointDetailDto })
   @ApiProblems(400, 404)
   async getCheckpoint(@Param('id', new ParseUUIDPipe()) id: string): Promise<CheckpointDetailDto> {
     return toCheckpointDetailDto(await this.checkpoints.get(id));

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { decodeCursor, page } from '../../http/pagination';
 import { JobDto, JobPageDto, ListJobsQueryDto } from './dto/job.dto';
@@ -13,6 +13,7 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Get()
+  @ApiOkResponse({ type: JobPageDto })
   @ApiProblems(400)
   async listJobs(@Query() query: ListJobsQueryDto): Promise<JobPageDto> {
     const limit = query.limit ?? 50;
@@ -22,6 +23,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: JobDto })
   @ApiProblems(400, 404)
   async getJob(@Param('id', new ParseUUIDPipe()) id: string): Promise<JobDto> {
     return toJobDto(await this.jobs.get(id));
@@ -30,6 +32,7 @@ export class JobsController {
   /** Cancels a queued job at once; a running job stops at its next progress report. */
   @Delete(':id')
   @HttpCode(202)
+  @ApiAcceptedResponse({ type: JobDto })
   @ApiProblems(400, 404, 409)
   async cancelJob(@Param('id', new ParseUUIDPipe()) id: string): Promise<JobDto> {
     return toJobDto(await this.jobs.cancel(id));

@@ -68,11 +68,12 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModel {
     if (e instanceof CoreError) throw e;
     throw new CoreError('ONNX_INVALID', `not a valid ONNX protobuf: ${errorMessage(e)}`);
   }
-  validateModel(model);
+  validateOnnxModel(model);
   return model;
 }
 
-function validateModel(model: OnnxModel): void {
+/** The structural checks of readOnnxModel: ir_version, a graph, named unique initializers, dims >= 0. */
+export function validateOnnxModel(model: OnnxModel): void {
   const irVersion = int64ToNumber(model.irVersion, 'ir_version');
   if (irVersion < 1) throw new CoreError('ONNX_INVALID', 'not an ONNX model: ir_version is missing');
   if (!model.graph) throw new CoreError('ONNX_INVALID', 'not an ONNX model: it has no graph');

@@ -59,6 +59,7 @@ export async function writeOnnxModelWithExternalData(
   if (!isSafeRelativeLocation(dataFileName)) {
     throw new CoreError('INVALID_ARGUMENT', `data file name '${dataFileName}' must be a relative path inside the model's folder`);
   }
+  if (dataFileName === modelFileName) throw new CoreError('INVALID_ARGUMENT', 'the data file and the model file must differ');
   const sizeThreshold = options.sizeThreshold ?? 1024;
   const alignment = options.alignment ?? 64;
   if (!Number.isSafeInteger(alignment) || alignment < 1) throw new CoreError('INVALID_ARGUMENT', 'alignment must be a positive integer');

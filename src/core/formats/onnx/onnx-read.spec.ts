@@ -122,7 +122,7 @@ describe('readOnnxTensors', () => {
     expect(await tensorBytes(bytes, 'raw')).toEqual(le(new Float32Array([42])));
   });
 
-  it('reads from a RandomAccessSource, lists metadata and skips initializers without data', async () => {
+  it('reads from a RandomAccessSource or a decoded model, lists metadata and skips initializers without data', async () => {
     const bytes = modelBytes([
       { name: 'a', dataType: 1, dims: [1], floatData: [1] },
       { name: 'empty', dataType: 1, dims: [2] },
@@ -138,6 +138,10 @@ describe('readOnnxTensors', () => {
       opsetImports: [{ domain: '', version: 17 }],
       initializersWithoutData: ['empty'],
     });
+    const fromModel = await readOnnxTensors(readOnnxModel(bytes));
+    expect(fromModel.tensors.map((t) => t.name)).toEqual(['a']);
+    expect(await readAll(fromModel.tensors[0])).toEqual(le(new Float32Array([1])));
+    await expect(readOnnxTensors({ irVersion: 8 })).rejects.toMatchObject({ code: 'ONNX_INVALID' });
   });
 
   describe('external data', () => {

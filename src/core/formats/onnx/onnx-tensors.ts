@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { CoreError } from '../../errors';
 import { fileSource, type RandomAccessSource } from '../../io/random-access';
 import type { LazyTensor, TensorSet } from '../tensor-set';
-import { int64ToNumber, MAX_PROTOBUF_BYTES, readOnnxModel, type OnnxModel } from './onnx-codec';
+import { int64ToNumber, MAX_PROTOBUF_BYTES, readOnnxModel, validateOnnxModel, type OnnxModel } from './onnx-codec';
 import { describeInitializer, embeddedTensorBytes, type OnnxInitializerInfo } from './onnx-initializers';
 
 /** External tensors are streamed in pieces of this size, so multi-GB data files are never held whole. */
@@ -24,8 +24,11 @@ export interface ReadOnnxTensorsOptions {
  * missing data file fails then, with ONNX_EXTERNAL_DATA_MISSING. Initializers that carry no data
  * at all are left out and named in metadata.initializersWithoutData.
  */
-export async function readOnnxTensors(input: Uint8Array | RandomAccessSource, options: ReadOnnxTensorsOptions = {}): Promise<TensorSet> {
-  const model = readOnnxModel(await wholeInput(input));
+export async function readOnnxTensors(
+  input: Uint8Array | RandomAccessSource | OnnxModel,
+  options: ReadOnnxTensorsOptions = {},
+): Promise<TensorSet> {
+  const model = await toModel(input);
   const tensors: LazyTensor[] = [];
   const withoutData: string[] = [];
   for (const tensor of model.graph?.initializer ?? []) {
@@ -33,9 +36,9 @@ export async function readOnnxTensors(input: Uint8Array | RandomAccessSource, op
     if (info.external) {
       tensors.push(lazyTensor(info, () => readExternal(info, options)));
     } else if (info.hasData) {
-      const bytes = embeddedTensorBytes(tensor, info);
+      // Typed fields are converted only when read, so listing a model allocates nothing per tensor.
       tensors.push(lazyTensor(info, async function* () {
-        yield bytes;
+        yield embeddedTensorBytes(tensor, info);
       }));
     } else {
       withoutData.push(info.name);
@@ -44,12 +47,21 @@ export async function readOnnxTensors(input: Uint8Array | RandomAccessSource, op
   return { format: 'onnx', tensors, metadata: { ...modelMetadata(model), initializersWithoutData: withoutData } };
 }
 
-async function wholeInput(input: Uint8Array | RandomAccessSource): Promise<Uint8Array> {
-  if (input instanceof Uint8Array) return input;
-  if (input.size > MAX_PROTOBUF_BYTES) {
-    throw new CoreError('ONNX_INVALID', `${input.size} bytes exceed the 2 GiB protobuf limit`);
+/** Bytes and sources are decoded; a model decoded before (e.g. by readOnnxModel) is only checked. */
+async function toModel(input: Uint8Array | RandomAccessSource | OnnxModel): Promise<OnnxModel> {
+  if (input instanceof Uint8Array) return readOnnxModel(input);
+  if (isRandomAccessSource(input)) {
+    if (input.size > MAX_PROTOBUF_BYTES) {
+      throw new CoreError('ONNX_INVALID', `${input.size} bytes exceed the 2 GiB protobuf limit`);
+    }
+    return readOnnxModel(await input.read(0, input.size));
   }
-  return input.read(0, input.size);
+  validateOnnxModel(input);
+  return input;
+}
+
+function isRandomAccessSource(input: RandomAccessSource | OnnxModel): input is RandomAccessSource {
+  return typeof (input as RandomAccessSource).read === 'function' && typeof (input as RandomAccessSource).size === 'number';
 }
 
 function lazyTensor(info: OnnxInitializerInfo, chunks: () => AsyncIterable<Uint8Array>): LazyTensor {

@@ -10,6 +10,17 @@ function invalid(message: string, details?: Record<string, unknown>): CoreError 
   return new CoreError('SAFETENSORS_HEADER_INVALID', message, details);
 }
 
+/** Header strings are untrusted and may be huge: messages quote at most MAX_QUOTED characters. */
+const MAX_QUOTED = 120;
+
+function preview(text: string): string {
+  return text.length <= MAX_QUOTED ? text : `${text.slice(0, MAX_QUOTED)}…`;
+}
+
+function quote(text: string): string {
+  return preview(JSON.stringify(text));
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -17,7 +28,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${preview(JSON.stringify(value))}`;
 }
 
 function isCount(value: unknown): value is number {
@@ -51,10 +62,10 @@ function checkNoDuplicateKeys(text: string): void {
   if (!duplicate) return;
   const { key, parentKey } = duplicate;
   if (parentKey !== null) {
-    throw invalid(`safetensors header: key "${key}" appears twice in "${parentKey}"`, { tensor: parentKey, key });
+    throw invalid(`safetensors header: key ${quote(key)} appears twice in ${quote(parentKey)}`, { tensor: parentKey, key });
   }
   if (key === METADATA_KEY) throw invalid(`safetensors header: "${METADATA_KEY}" appears twice`);
-  throw new CoreError('SAFETENSORS_DUPLICATE_TENSOR', `safetensors header lists tensor "${key}" twice`, { tensor: key });
+  throw new CoreError('SAFETENSORS_DUPLICATE_TENSOR', `safetensors header lists tensor ${quote(key)} twice`, { tensor: key });
 }
 
 function parseMetadata(value: unknown): Record<string, string> | null {
@@ -64,7 +75,7 @@ function parseMetadata(value: unknown): Record<string, string> | null {
   }
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== 'string') {
-      throw invalid(`safetensors "${METADATA_KEY}" value of "${key}" must be a string, got ${describe(item)}`, { key });
+      throw invalid(`safetensors "${METADATA_KEY}" value of ${quote(key)} must be a string, got ${describe(item)}`, { key });
     }
   }
   return Object.fromEntries(Object.entries(value as Record<string, string>));
@@ -80,38 +91,43 @@ interface RawEntry {
 
 function parseEntry(name: string, value: unknown): RawEntry {
   if (!isPlainObject(value)) {
-    throw invalid(`tensor "${name}": entry must be an object with dtype, shape and data_offsets, got ${describe(value)}`, {
+    throw invalid(`tensor ${quote(name)}: entry must be an object with dtype, shape and data_offsets, got ${describe(value)}`, {
       tensor: name,
     });
   }
-  for (const key of Object.keys(value)) {
-    if (!ENTRY_KEYS.includes(key)) throw invalid(`tensor "${name}": unexpected key "${key}"`, { tensor: name, key });
+  let keyCount = 0;
+  for (const key in value) {
+    if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') {
+      throw invalid(`tensor ${quote(name)}: unexpected key ${quote(key)}`, { tensor: name, key });
+    }
+    keyCount++;
   }
-  for (const key of ENTRY_KEYS) {
-    if (!Object.hasOwn(value, key)) throw invalid(`tensor "${name}": missing "${key}"`, { tensor: name, key });
+  if (keyCount !== ENTRY_KEYS.length) {
+    const key = ENTRY_KEYS.find((k) => !Object.hasOwn(value, k)) ?? ENTRY_KEYS[0];
+    throw invalid(`tensor ${quote(name)}: missing ${quote(key)}`, { tensor: name, key });
   }
   const { dtype, shape, data_offsets: offsets } = value;
-  if (typeof dtype !== 'string') throw invalid(`tensor "${name}": dtype must be a string, got ${describe(dtype)}`, { tensor: name });
+  if (typeof dtype !== 'string') throw invalid(`tensor ${quote(name)}: dtype must be a string, got ${describe(dtype)}`, { tensor: name });
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw invalid(`tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, {
+    throw invalid(`tensor ${quote(name)}: shape must be an array of non-negative integers, got ${preview(JSON.stringify(shape))}`, {
       tensor: name,
     });
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    throw invalid(`tensor "${name}": data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`, {
+    throw invalid(`tensor ${quote(name)}: data_offsets must be two non-negative integers, got ${preview(JSON.stringify(offsets))}`, {
       tensor: name,
     });
   }
   if (!isDtype(dtype)) {
     throw new CoreError(
       'SAFETENSORS_UNKNOWN_DTYPE',
-      `tensor "${name}": unsupported dtype "${dtype}" (supported: ${DTYPES.join(', ')})`,
+      `tensor ${quote(name)}: unsupported dtype ${quote(dtype)} (supported: ${DTYPES.join(', ')})`,
       { tensor: name, dtype },
     );
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) {
-    throw new CoreError('SAFETENSORS_OFFSETS_INVALID', `tensor "${name}": data_offsets begin ${begin} is after end ${end}`, {
+    throw new CoreError('SAFETENSORS_OFFSETS_INVALID', `tensor ${quote(name)}: data_offsets begin ${begin} is after end ${end}`, {
       tensor: name,
       begin,
       end,
@@ -139,7 +155,9 @@ function asDetail(bytes: bigint): number | string {
 
 /** Offsets must tile the data section exactly: sorted, contiguous from 0, no overlap, no tail. */
 function layoutTensors(entries: RawEntry[], dataOffset: number, dataLength: number): SafetensorsTensorInfo[] {
-  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const inOrder = (a: RawEntry, b: RawEntry): number => a.begin - b.begin || a.end - b.end;
+  // Writers emit entries in offset order, so the sort is usually skipped.
+  const sorted = entries.every((e, i) => i === 0 || inOrder(entries[i - 1], e) <= 0) ? entries : [...entries].sort(inOrder);
   let expectedBegin = 0;
   let previous: string | null = null;
   const tensors: SafetensorsTensorInfo[] = [];
@@ -148,11 +166,11 @@ function layoutTensors(entries: RawEntry[], dataOffset: number, dataLength: numb
     if (begin !== expectedBegin) {
       const where =
         begin < expectedBegin
-          ? `overlaps the previous tensor "${previous}", which ends at ${expectedBegin}`
+          ? `overlaps the previous tensor ${quote(previous ?? '')}, which ends at ${expectedBegin}`
           : previous === null
             ? 'leaves a gap at the start of the data section (offsets must start at 0)'
-            : `leaves a gap after "${previous}", which ends at ${expectedBegin}`;
-      throw new CoreError('SAFETENSORS_OFFSETS_INVALID', `tensor "${name}": data_offsets [${begin}, ${end}] ${where}`, {
+            : `leaves a gap after ${quote(previous)}, which ends at ${expectedBegin}`;
+      throw new CoreError('SAFETENSORS_OFFSETS_INVALID', `tensor ${quote(name)}: data_offsets [${begin}, ${end}] ${where}`, {
         tensor: name,
         begin,
         end,
@@ -164,7 +182,7 @@ function layoutTensors(entries: RawEntry[], dataOffset: number, dataLength: numb
       const needed = exactByteLength(entry);
       throw new CoreError(
         'SAFETENSORS_SHAPE_MISMATCH',
-        `tensor "${name}": ${entry.dtype} [${entry.shape.join(', ')}] needs ${needed} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`,
+        `tensor ${quote(name)}: ${entry.dtype} ${preview(`[${entry.shape.join(', ')}]`)} needs ${needed} bytes but data_offsets [${begin}, ${end}] span ${byteLength}`,
         { tensor: name, dtype: entry.dtype, shape: entry.shape, expectedBytes: asDetail(needed), actualBytes: byteLength },
       );
     }

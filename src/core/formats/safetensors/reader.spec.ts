@@ -119,6 +119,13 @@ describe('readSafetensorsHeader: structure', () => {
     expect(error.details).toEqual({ tensor: 'layer.weight', key: 'extra' });
   });
 
+  it('keeps messages short when names are huge', async () => {
+    const name = 'x'.repeat(10_000);
+    const error = await failure(rawFile({ [name]: { ...f32([1], 0, 4), extra: 1 } }, 4));
+    expect(error.message.length).toBeLessThan(300);
+    expect(error.details?.tensor).toBe(name);
+  });
+
   it('rejects a key repeated inside an entry', async () => {
     const error = await failure(rawFile('{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4));
     expect(error.code).toBe('SAFETENSORS_HEADER_INVALID');

@@ -154,7 +154,25 @@ function sequenceArg(fn: string, args: readonly unknown[]): unknown[] {
   return [...items];
 }
 
+/** _codecs.encode(text, 'latin1'): how protocols 0-2 pickle Python 3 bytes. */
+function encodeLatin1(args: readonly unknown[]): Uint8Array {
+  expectArgs('_codecs.encode', args, 2);
+  const [text, encoding] = args;
+  if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) {
+    throw pickleError('_codecs.encode is only supported for latin-1 text');
+  }
+  return Uint8Array.from(text, (c) => {
+    const code = c.charCodeAt(0);
+    if (code > 0xff) throw pickleError('_codecs.encode: text is not latin-1');
+    return code;
+  });
+}
+
 const BUILTINS: Record<string, (args: readonly unknown[]) => unknown> = {
+  bytes: (args) => Uint8Array.from(sequenceArg('bytes', args) as number[], (b) => {
+    if (!isInt(b) || b < 0 || b > 255) throw pickleError('bytes: expected integers in 0..255');
+    return b;
+  }),
   set: (args) => new PySet(sequenceArg('set', args), false),
   frozenset: (args) => new PySet(sequenceArg('frozenset', args), true),
   list: (args) => sequenceArg('list', args),
@@ -169,6 +187,7 @@ const CALLABLES: Record<string, (args: readonly unknown[], ctx: PickleContext) =
   'torch._utils._rebuild_parameter_with_state': (args) => rebuildParameter('torch._utils._rebuild_parameter_with_state', args, 4),
   'torch._tensor._rebuild_from_type_v2': rebuildFromType,
   'torch.storage._load_from_bytes': loadFromBytes,
+  '_codecs.encode': encodeLatin1,
 };
 
 const TYPE_TAGS = new Set(['torch.Tensor', 'torch._tensor.Tensor', 'torch.nn.parameter.Parameter']);
@@ -191,5 +210,6 @@ export function resolveGlobal(module: string, name: string): AllowedGlobal {
   if (module === 'torch' && own.call(TORCH_DTYPES, name)) return new TorchDtype(qualifiedName, TORCH_DTYPES[name]);
   if (TYPE_TAGS.has(qualifiedName)) return new TypeTag(qualifiedName);
   const shown = qualifiedName.length > 200 ? `${qualifiedName.slice(0, 200)}…` : qualifiedName;
-  throw pickleError(`refusing to load global ${shown}: it is not on the allowlist of safe checkpoint globals`, { global: shown }, 'PICKLE_FORBIDDEN_GLOBAL');
+  const message = `refusing to load global ${shown}: it is not on the allowlist of safe checkpoint globals`;
+  throw pickleError(message, { global: shown }, 'PICKLE_FORBIDDEN_GLOBAL');
 }

@@ -7,8 +7,11 @@ import { PySet, SourceBytes, StorageRef, TensorRef, describe, isDict } from './p
 /** Entries of a checkpoint dict that hold the model's state_dict; other entries become metadata. */
 const STATE_DICT_KEYS = ['state_dict', 'model', 'model_state_dict'];
 const MAX_DEPTH = 64;
-/** Bounds the walk over values whose sub-objects are shared through the pickle memo. */
-const MAX_VISITS = 1_000_000;
+/**
+ * Bounds the walk over values whose sub-objects are shared through the pickle memo (a few bytes of
+ * pickle can reference one list 2^40 times): a pickle of n bytes holds at most n objects.
+ */
+const BASE_VISITS = 10_000;
 
 function invalid(message: string): CoreError {
   return new CoreError('TORCH_FORMAT_INVALID', message);
@@ -16,11 +19,13 @@ function invalid(message: string): CoreError {
 
 class Walk {
   private visits = 0;
+  constructor(private readonly maxVisits: number) {}
+
   private readonly active = new Set<object>();
   private readonly hasTensor = new WeakMap<object, boolean>();
 
   enter(value: unknown, depth: number): void {
-    if (++this.visits > MAX_VISITS) throw invalid('checkpoint object graph is too large');
+    if (++this.visits > this.maxVisits) throw invalid('checkpoint object graph is too large');
     if (depth > MAX_DEPTH) throw invalid(`checkpoint nesting deeper than ${MAX_DEPTH}`);
     if (typeof value === 'object' && value !== null) {
       if (this.active.has(value)) throw invalid('checkpoint contains a self-referencing container');
@@ -124,8 +129,8 @@ function defineEntry(target: Record<string, unknown>, key: string, value: unknow
  * Interprets an unpickled checkpoint: a state_dict, or a dict holding one under `state_dict` /
  * `model` (its other entries become metadata); nested dicts are flattened to dotted names.
  */
-export function buildTensorSet(format: CheckpointFormat, root: unknown): TensorSet {
-  const walk = new Walk();
+export function buildTensorSet(format: CheckpointFormat, root: unknown, sourceSize: number): TensorSet {
+  const walk = new Walk(BASE_VISITS + 2 * sourceSize);
   const out = new Collected();
   if (isDict(root)) {
     const key = STATE_DICT_KEYS.find((k) => isDict(root.get(k)) && walk.containsTensor(root.get(k)));

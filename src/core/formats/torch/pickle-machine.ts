@@ -1,6 +1,6 @@
 import { PyCallable, resolveGlobal, type PickleContext } from './allowlist';
 import { PickleInput } from './pickle-input';
-import { asciiText, decodeLong, decodeRawUnicodeEscape, parseFloatText, parseIntText, unquotePythonString } from './pickle-text';
+import { decodeLong, latin1Text, decodeRawUnicodeEscape, parseFloatText, parseIntText, unquotePythonString } from './pickle-text';
 import { PySet, SourceBytes, TensorRef, describe, isDict, isInt, isList, isTuple, pickleError } from './pickle-values';
 
 /** Bytes payloads above this size stay in the source as SourceBytes instead of being read. */
@@ -10,7 +10,7 @@ const MAX_LONG_BYTES = 1024;
 const LOOKAHEAD_BYTES = 16;
 
 const utf8 = new TextDecoder('utf-8');
-const latin1 = new TextDecoder('latin1');
+const latin1 = { decode: latin1Text };
 
 /**
  * A restricted pickle virtual machine: it implements the opcodes of protocols 0-5 that carry data,
@@ -62,7 +62,8 @@ export async function unpickle(input: PickleInput, ctx: PickleContext = {}): Pro
     await need(n);
     return decoder.decode(input.bytes(n));
   };
-  const readLine = async () => asciiText(await input.line());
+  const readLine = async () => latin1Text(await input.line());
+  const readNameLine = async () => utf8.decode(await input.line());
   const setItems = (target: unknown, items: unknown[]) => {
     if (!isDict(target)) throw pickleError(`cannot set items on a ${describe(target)}`);
     if (items.length % 2 !== 0) throw pickleError('odd number of items for SETITEMS');
@@ -139,7 +140,13 @@ export async function unpickle(input: PickleInput, ctx: PickleContext = {}): Pro
       case 0x53: stack.push(unquotePythonString(await readLine())); break; // STRING
       case 0x56: stack.push(decodeRawUnicodeEscape(await input.line())); break; // UNICODE
       case 0x55: { input.require(1); stack.push(await readText(input.u8(), latin1)); break; } // SHORT_BINSTRING
-      case 0x54: { input.require(4); const n = input.i32(); if (n < 0) throw pickleError('negative BINSTRING length'); stack.push(await readText(n, latin1)); break; } // BINSTRING
+      case 0x54: { // BINSTRING
+        input.require(4);
+        const n = input.i32();
+        if (n < 0) throw pickleError('negative BINSTRING length');
+        stack.push(await readText(n, latin1));
+        break;
+      }
       case 0x8c: { input.require(1); stack.push(await readText(input.u8())); break; } // SHORT_BINUNICODE
       case 0x58: { input.require(4); stack.push(await readText(input.u32())); break; } // BINUNICODE
       case 0x8d: { input.require(8); stack.push(await readText(input.u64())); break; } // BINUNICODE8
@@ -167,7 +174,7 @@ export async function unpickle(input: PickleInput, ctx: PickleContext = {}): Pro
         const items = popMark();
         const set = top();
         if (!(set instanceof PySet) || set.frozen) throw pickleError(`cannot add items to a ${describe(set)}`);
-        set.items.push(...items);
+        for (const item of items) set.items.push(item);
         break;
       }
       case 0x91: stack.push(new PySet(popMark(), true)); break; // FROZENSET
@@ -179,8 +186,8 @@ export async function unpickle(input: PickleInput, ctx: PickleContext = {}): Pro
       case 0x70: memoPut(lineIndex(await readLine())); break; // PUT
       case 0x94: memoPut(memo.size); break; // MEMOIZE
       case 0x63: { // GLOBAL
-        const module = await readLine();
-        const name = await readLine();
+        const module = await readNameLine();
+        const name = await readNameLine();
         stack.push(resolveGlobal(module, name));
         break;
       }
@@ -192,8 +199,8 @@ export async function unpickle(input: PickleInput, ctx: PickleContext = {}): Pro
         break;
       }
       case 0x69: { // INST: module and name inline, arguments since the mark
-        const module = await readLine();
-        const name = await readLine();
+        const module = await readNameLine();
+        const name = await readNameLine();
         const callable = resolveGlobal(module, name);
         stack.push(await call(callable, Object.freeze(popMark())));
         break;

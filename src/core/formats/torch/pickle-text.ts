@@ -2,10 +2,9 @@ import { pickleError } from './pickle-values';
 
 /** Decoding of protocol-0 (text) opcode arguments. */
 
-const latin1 = new TextDecoder('latin1');
-
-export function asciiText(bytes: Uint8Array): string {
-  return latin1.decode(bytes);
+/** ISO-8859-1 as Python means it (byte n → U+00nn); TextDecoder's 'latin1' is windows-1252. */
+export function latin1Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /** A Python int literal (optionally with the Python 2 'L' suffix): number when safe, else bigint. */
@@ -77,7 +76,7 @@ export function unquotePythonString(text: string): string {
 
 /** Python's raw-unicode-escape (UNICODE opcode): latin-1 bytes plus \uXXXX / \UXXXXXXXX. */
 export function decodeRawUnicodeEscape(bytes: Uint8Array): string {
-  const text = latin1.decode(bytes);
+  const text = latin1Text(bytes);
   return text.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, short?: string, long?: string) => {
     const code = parseInt(short ?? long ?? '0', 16);
     if (code > 0x10ffff) throw pickleError('invalid \\U escape in UNICODE opcode');

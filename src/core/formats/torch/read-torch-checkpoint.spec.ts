@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { CoreError } from '../../errors';
 import { bufferSource, withFileSource } from '../../io/random-access';
 import { fixturesDir } from '../../testing/fixtures';
@@ -74,7 +74,13 @@ describe('readTorchCheckpoint on the golden checkpoint-formats fixtures', () => 
   });
 
   it('sniffs the fixtures from their first bytes', () => {
-    const head = (file: string) => readFileSync(formatsDir(file)).subarray(0, 32);
+    const head = (file: string) => {
+      const fd = openSync(formatsDir(file), 'r');
+      const bytes = new Uint8Array(32);
+      readSync(fd, bytes, 0, 32, 0);
+      closeSync(fd);
+      return bytes;
+    };
     expect(sniffTorchFormat(head('ghn3_h32_l3.joblib.pt'))).toBe('joblib');
     expect(sniffTorchFormat(head('ghn3_h32_l3.torchsave.pt'))).toBe('torch-zip');
     expect(sniffTorchFormat(head('ghn3_h32_l3.state_dict.pt'))).toBe('torch-zip');

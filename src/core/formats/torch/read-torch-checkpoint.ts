@@ -66,5 +66,5 @@ export async function readTorchCheckpoint(source: RandomAccessSource, opts: Read
     format = sniffTorchFormat(await source.read(0, Math.min(SNIFF_BYTES, source.size)));
     if (!format) throw new CoreError('TORCH_FORMAT_INVALID', 'not a PyTorch checkpoint: no zip or pickle signature');
   }
-  return buildTensorSet(format, await loadRoot(source, format));
+  return buildTensorSet(format, await loadRoot(source, format), source.size);
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { CoreError } from '../../errors';
 import { bufferSource } from '../../io/random-access';
 import { DTYPE_SIZES, type Dtype } from '../../tensor/dtypes';
@@ -108,6 +109,45 @@ describe.each<Layout>(['zip', 'legacy', 'joblib'])('hand-built %s checkpoints', 
   });
 });
 
+describe('strided views', () => {
+  it('materialise C-contiguous for random shapes, strides and offsets', async () => {
+    const view = fc.record({
+      shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
+      strides: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 4, maxLength: 4 }),
+      offset: fc.integer({ min: 0, max: 5 }),
+      slack: fc.integer({ min: 0, max: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(view, async ({ shape, strides, offset, slack }) => {
+        const stride = strides.slice(0, shape.length);
+        const numel = shape.reduce((a, b) => a * b, 1);
+        const last = offset + shape.reduce((sum, size, d) => sum + Math.max(size - 1, 0) * stride[d], 0);
+        const storageNumel = last + 1 + slack;
+        // Reference: visit indices in C order.
+        const expected: number[] = [];
+        const visit = (d: number, at: number) => {
+          if (d === shape.length) return void expected.push(at);
+          for (let i = 0; i < shape[d]; i++) visit(d + 1, at + i * stride[d]);
+        };
+        if (numel > 0) visit(0, offset);
+        const values = range(storageNumel).map((i) => i * 3 + 1);
+        const storage = persistent(storageId({ key: '0', type: 'IntStorage', numel: storageNumel }, 'zip'));
+        const file = writeTorchZip(dict({ t: tensorValue(storage, offset, shape, stride) }), { '0': new Uint8Array(Int32Array.from(values).buffer) });
+        const result = await read(file).then(contents, (e: CoreError) => e.code);
+        if (typeof result === 'string') {
+          // Only overlapping views bigger than their storage are refused.
+          expect(result).toBe('TORCH_UNSUPPORTED');
+          expect(numel).toBeGreaterThan(storageNumel);
+          return;
+        }
+        expect(result.t.shape).toEqual(shape);
+        expect(result.t.bytes).toEqual([...new Uint8Array(Int32Array.from(expected.map((i) => values[i])).buffer)]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('layout-specific behaviour', () => {
   it('reads a plain (unwrapped) state_dict, keeping tensor-free entries as metadata', async () => {
     const file = writeTorchZip(
@@ -161,30 +201,56 @@ describe('layout-specific behaviour', () => {
     // Reads are bounded by the unpickler's 64 KiB read-ahead, never the whole 160 kB payload.
     expect(file.length).toBeGreaterThan(160_000);
     expect(reads.every(([, length]) => length <= 64 * 1024)).toBe(true);
-    const got = await contents(set);
     const transposed = range(40_000).map((i) => values[(i % 200) * 200 + Math.floor(i / 200)]);
-    expect(got.big.bytes).toEqual(f32Bytes(transposed));
+    expect(Buffer.from(await readAll(set.tensors[0])).equals(f32(transposed))).toBe(true);
   });
 
   it('refuses big-endian legacy files and unknown persistent ids', async () => {
     const storage = persistent(storageId({ key: 'k', type: 'FloatStorage', numel: 1 }, 'legacy'));
-    const bigEndian = writeTorchLegacy(dict({ w: tensorValue(storage, 0, [1], [1]) }), [{ key: 'k', elementSize: 4, bytes: f32([1]) }], { littleEndian: false });
+    const storages = [{ key: 'k', elementSize: 4, bytes: f32([1]) }];
+    const bigEndian = writeTorchLegacy(dict({ w: tensorValue(storage, 0, [1], [1]) }), storages, { littleEndian: false });
     await expect(read(bigEndian)).rejects.toMatchObject({ code: 'TORCH_UNSUPPORTED' });
     const moduleId = writeTorchLegacy(dict({ m: persistent(tuple('module', 'Net', 'src')) }), []);
     await expect(read(moduleId)).rejects.toMatchObject({ code: 'TORCH_UNSUPPORTED' });
   });
 
+  /** A zip checkpoint holding one F32 tensor view of a storage entry. */
+  const zipView = (numel: number, offset: number, shape: number[], stride: number[], entry: Uint8Array | null) =>
+    writeTorchZip(
+      dict({ w: tensorValue(persistent(storageId({ key: '0', type: 'FloatStorage', numel }, 'zip')), offset, shape, stride) }),
+      entry ? { '0': entry } : {},
+    );
+  const loopList = () => {
+    const loop: PickleValue[] = [1];
+    loop.push(loop);
+    return writeJoblib(dict({ loop }));
+  };
+  const nested = (levels: number, wrap: (inner: PickleValue) => PickleValue) => {
+    let value: PickleValue = [1];
+    for (let i = 0; i < levels; i++) value = wrap(value);
+    return writeJoblib(dict({ value }));
+  };
+  const legacyOne = () => {
+    const storage = persistent(storageId({ key: 'k', type: 'FloatStorage', numel: 1 }, 'legacy'));
+    return writeTorchLegacy(dict({ w: tensorValue(storage, 0, [1], [1]) }), [{ key: 'k', elementSize: 4, bytes: f32([1]) }]);
+  };
+  const duplicateNames = () => {
+    const storage = persistent(storageId({ key: '0', type: 'FloatStorage', numel: 1 }, 'zip'));
+    const t = tensorValue(storage, 0, [1], [1]);
+    return writeTorchZip(dict({ 'a.b': t, a: dict({ b: t }) }), { '0': f32([1]) });
+  };
+
   it.each<[string, () => Uint8Array, string]>([
-    ['a view past its storage', () => writeTorchZip(dict({ w: tensorValue(persistent(storageId({ key: '0', type: 'FloatStorage', numel: 4 }, 'zip')), 2, [3], [1]) }), { '0': f32([1, 2, 3, 4]) }), 'TORCH_FORMAT_INVALID'],
-    ['a storage larger than its entry', () => writeTorchZip(dict({ w: tensorValue(persistent(storageId({ key: '0', type: 'FloatStorage', numel: 5 }, 'zip')), 0, [1], [1]) }), { '0': f32([1, 2, 3, 4]) }), 'TORCH_FORMAT_INVALID'],
-    ['a missing storage entry', () => writeTorchZip(dict({ w: tensorValue(persistent(storageId({ key: '9', type: 'FloatStorage', numel: 1 }, 'zip')), 0, [1], [1]) }), {}), 'TORCH_FORMAT_INVALID'],
-    ['an expanded view larger than its storage', () => writeTorchZip(dict({ w: tensorValue(persistent(storageId({ key: '0', type: 'FloatStorage', numel: 1 }, 'zip')), 0, [1000], [0]) }), { '0': f32([1]) }), 'TORCH_UNSUPPORTED'],
-    ['a legacy storage count past the end', () => writeTorchLegacy(dict({ w: tensorValue(persistent(storageId({ key: 'k', type: 'FloatStorage', numel: 1 }, 'legacy')), 0, [1], [1]) }), [{ key: 'k', elementSize: 4, bytes: f32([1]) }]).subarray(0, -1), 'TORCH_FORMAT_INVALID'],
+    ['a view past its storage', () => zipView(4, 2, [3], [1], f32([1, 2, 3, 4])), 'TORCH_FORMAT_INVALID'],
+    ['a storage larger than its entry', () => zipView(5, 0, [1], [1], f32([1, 2, 3, 4])), 'TORCH_FORMAT_INVALID'],
+    ['a missing storage entry', () => zipView(1, 0, [1], [1], null), 'TORCH_FORMAT_INVALID'],
+    ['an expanded view larger than its storage', () => zipView(1, 0, [1000], [0], f32([1])), 'TORCH_UNSUPPORTED'],
+    ['a legacy storage count past the end', () => legacyOne().subarray(0, -1), 'TORCH_FORMAT_INVALID'],
     ['a top-level integer', () => writeJoblib(5), 'TORCH_FORMAT_INVALID'],
-    ['duplicate flattened names', () => writeTorchZip(dict({ 'a.b': tensorValue(persistent(storageId({ key: '0', type: 'FloatStorage', numel: 1 }, 'zip')), 0, [1], [1]), a: dict({ b: tensorValue(persistent(storageId({ key: '0', type: 'FloatStorage', numel: 1 }, 'zip')), 0, [1], [1]) }) }), { '0': f32([1]) }), 'TORCH_FORMAT_INVALID'],
-    ['a self-referencing list', () => { const loop: PickleValue[] = [1]; loop.push(loop); return writeJoblib(dict({ loop })); }, 'TORCH_FORMAT_INVALID'],
-    ['nesting 100 deep', () => { let deep: PickleValue = [1]; for (let i = 0; i < 100; i++) deep = [deep]; return writeJoblib(dict({ deep })); }, 'TORCH_FORMAT_INVALID'],
-    ['exponential sharing through the memo', () => { let shared: PickleValue = [1]; for (let i = 0; i < 40; i++) shared = [shared, shared]; return writeJoblib(dict({ shared })); }, 'TORCH_FORMAT_INVALID'],
+    ['duplicate flattened names', duplicateNames, 'TORCH_FORMAT_INVALID'],
+    ['a self-referencing list', loopList, 'TORCH_FORMAT_INVALID'],
+    ['nesting 100 deep', () => nested(100, (inner) => [inner]), 'TORCH_FORMAT_INVALID'],
+    ['exponential sharing through the memo', () => nested(40, (inner) => [inner, inner]), 'TORCH_FORMAT_INVALID'],
   ])('refuses %s', async (_, make, code) => {
     const error = await read(make()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CoreError);
@@ -192,7 +258,8 @@ describe('layout-specific behaviour', () => {
   });
 
   it('refuses forbidden globals wherever they appear', async () => {
-    const evil = writeJoblib(dict({ x: call(global('torch.storage', '_load_from_bytes'), call(global('subprocess', 'check_output'), tuple('id'))) }));
+    const payload = call(global('subprocess', 'check_output'), tuple('id'));
+    const evil = writeJoblib(dict({ x: call(global('torch.storage', '_load_from_bytes'), payload) }));
     await expect(read(evil)).rejects.toMatchObject({ code: 'PICKLE_FORBIDDEN_GLOBAL', details: { global: 'subprocess.check_output' } });
     const inZip = writeTorchZip(dict({ x: call(global('torch', 'load'), 'x') }), {});
     await expect(read(inZip)).rejects.toMatchObject({ code: 'PICKLE_FORBIDDEN_GLOBAL', message: expect.stringContaining('torch.load') });

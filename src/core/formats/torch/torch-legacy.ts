@@ -22,7 +22,9 @@ class LegacyStorages {
 
   resolve(pid: unknown): StorageRef {
     if (!isTuple(pid) || pid.length < 1) throw invalid(`unexpected persistent id (${describe(pid)})`);
-    if (pid[0] !== 'storage') throw new CoreError('TORCH_UNSUPPORTED', `legacy persistent id of kind ${String(pid[0]).slice(0, 40)} is not supported`);
+    if (pid[0] !== 'storage') {
+      throw new CoreError('TORCH_UNSUPPORTED', `legacy persistent id of kind ${String(pid[0]).slice(0, 40)} is not supported`);
+    }
     if (pid.length !== 6) throw invalid('malformed storage persistent id');
     const [, type, rootKey, , numel, view] = pid;
     if (!(type instanceof StorageType)) throw invalid(`persistent id names a ${describe(type)}, not a storage type`);

@@ -24,6 +24,8 @@ const LOCAL_BYTES = 30;
 /** Deflate cannot expand data by more than about 1032:1; larger claims are bogus. */
 const MAX_DEFLATE_RATIO = 1032;
 const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
+/** torch.save writes ~100 bytes per storage; this allows hundreds of thousands of storages. */
+const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -77,6 +79,7 @@ async function locateDirectory(source: RandomAccessSource): Promise<DirectoryLoc
   }
   if (offset + size > source.size) throw invalid('central directory is outside the file');
   if (entries * CENTRAL_BYTES > size) throw invalid('central directory too small for its entry count');
+  if (size > MAX_DIRECTORY_BYTES) throw new CoreError('TORCH_UNSUPPORTED', `zip central directory of ${size} bytes is too large`);
   return { entries, size, offset };
 }
 

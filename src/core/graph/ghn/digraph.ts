@@ -116,24 +116,39 @@ export class Digraph {
     return order.length === this.size ? order : null;
   }
 
-  /** Shortest-path lengths (in hops, 1..cutoff) from `source` to every other node it reaches. */
-  distancesFrom(source: number, cutoff: number): Map<number, number> {
-    const dist = new Map<number, number>([[source, 0]]);
-    let frontier = [source];
-    for (let d = 1; d <= cutoff && frontier.length > 0; d++) {
-      const next: number[] = [];
-      for (const node of frontier) {
-        for (const s of this.out[node]) {
-          if (!dist.has(s)) {
-            dist.set(s, d);
-            next.push(s);
-          }
+  /**
+   * Every pair (src ≠ dst) within `cutoff` hops as [src, dst, hops], in row-major order: breadth-first
+   * search from each node (networkx `all_pairs_shortest_path_length` with a cutoff).
+   */
+  shortestPathTriples(cutoff: number): [number, number, number][] {
+    const n = this.size;
+    const adjacency = this.out.map((s) => Int32Array.from(s));
+    const visitedBy = new Int32Array(n).fill(-1);
+    const dist = new Int32Array(n);
+    const queue = new Int32Array(n);
+    const triples: [number, number, number][] = [];
+    for (let src = 0; src < n; src++) {
+      let head = 0;
+      let tail = 0;
+      queue[tail++] = src;
+      visitedBy[src] = src;
+      dist[src] = 0;
+      while (head < tail) {
+        const node = queue[head++];
+        const d = dist[node] + 1;
+        if (d > cutoff) break;
+        for (const s of adjacency[node]) {
+          if (visitedBy[s] === src) continue;
+          visitedBy[s] = src;
+          dist[s] = d;
+          queue[tail++] = s;
         }
       }
-      frontier = next;
+      for (let dst = 0; dst < n; dst++) {
+        if (dst !== src && visitedBy[dst] === src) triples.push([src, dst, dist[dst]]);
+      }
     }
-    dist.delete(source);
-    return dist;
+    return triples;
   }
 
   /** Whether some directed path returns to its start. */

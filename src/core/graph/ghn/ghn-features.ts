@@ -85,12 +85,7 @@ function trimParamName(name: string): string {
   return trimmed;
 }
 
-/** Every pair within `cutoff` hops as [src, dst, hops], in row-major order. */
+/** Every pair within `cutoff` hops as [src, dst, hops], in row-major order (§12.7). */
 export function ghnEdges(graph: Digraph, cutoff: number): GhnEdge[] {
-  const edges: GhnEdge[] = [];
-  for (let src = 0; src < graph.size; src++) {
-    const dist = graph.distancesFrom(src, Math.max(1, cutoff));
-    for (const dst of [...dist.keys()].sort((a, b) => a - b)) edges.push([src, dst, dist.get(dst) as number]);
-  }
-  return edges;
+  return graph.shortestPathTriples(Math.max(1, cutoff));
 }

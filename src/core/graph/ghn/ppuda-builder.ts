@@ -2,7 +2,9 @@ import { CoreError } from '../../errors';
 import { appendNode, INPUT_NODE, isOp, keepNodes, reorder, type WorkGraph } from './work-graph';
 
 /** Op names in ppuda's MODULES table; every other op node is removed by its filter. */
-const PPUDA_OPS = new Set(['MaxPool2DWithIndices', 'AvgPool2D', 'AdaptiveAvgPool2D', 'Mean', 'Mul', 'Clone', 'Add', 'Cat', 'input']);
+const PPUDA_OPS = new Set([
+  'MaxPool2DWithIndices', 'AvgPool2D', 'AdaptiveAvgPool2D', 'Mean', 'Mul', 'Clone', 'Add', 'Cat', 'input',
+]);
 
 /**
  * ghn-spec §12.6 steps 3–6 on the ppuda walk graph: Linear fix, input node, topological sort and

@@ -43,7 +43,13 @@ export function buildWalkGraph(
   const producers = new Map<string, GraphNode>();
   const consumers = new Map<string, GraphNode[]>();
   for (const n of ops) for (const v of n.outputs) producers.set(v, n);
-  for (const n of ops) for (const v of new Set(n.inputs)) consumers.get(v)?.push(n) ?? consumers.set(v, [n]);
+  for (const n of ops) {
+    for (const v of new Set(n.inputs)) {
+      const list = consumers.get(v);
+      if (list) list.push(n);
+      else consumers.set(v, [n]);
+    }
+  }
 
   const live = new Set<string>(params.shapes.keys());
   for (const n of ops) {

@@ -1,4 +1,4 @@
-import { BATCH, type Dim, type GraphBuilder, invalidArgument } from './graph-builder';
+import { type Dim, type GraphBuilder, invalidArgument } from './graph-builder';
 
 /**
  * torch.nn layers as the TorchScript ONNX exporter (opset 17, eval mode) writes them.
@@ -269,4 +269,3 @@ export function concat(b: GraphBuilder, xs: string[], axis = 1): string {
   return b.op('Concat', xs, { axis }, shape);
 }
 
-export { BATCH };

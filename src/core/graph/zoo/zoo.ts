@@ -5,8 +5,11 @@ import { BATCH, GraphBuilder, invalidArgument } from './graph-builder';
 import { CONVNEXT_CONFIGS, convnext } from './convnext';
 import { DENSENET_CONFIGS, densenet } from './densenet';
 import { efficientnet, efficientnetV2 } from './efficientnet';
+import { googlenet, inceptionV3 } from './inception';
 import { mnasnet, mobilenetV2, mobilenetV3 } from './mobilenet';
+import { REGNET_CONFIGS, regnet } from './regnet';
 import { RESNET_CONFIGS, resnet } from './resnet';
+import { SHUFFLENET_CHANNELS, shufflenetV2 } from './shufflenet';
 import { VIT_CONFIGS, visionTransformer } from './vit';
 
 /** A torchvision classification architecture: its family, Python class and forward pass. */
@@ -26,44 +29,51 @@ export interface ZooOptions {
 
 const REGISTRY = new Map<string, ZooEntry>();
 
-function register(names: string[], family: string, modelClass: string, make: (name: string) => ZooEntry['forward'], imageSize = 224): void {
+type Forward = ZooEntry['forward'];
+
+function register(
+  family: string,
+  modelClass: string,
+  names: string[],
+  make: (name: string) => Forward,
+  imageSize = 224,
+): void {
   for (const name of names) REGISTRY.set(name, { family, modelClass, imageSize, forward: make(name) });
 }
 
-register(['alexnet'], 'alexnet', 'AlexNet', () => alexnet);
-register(
-  ['vgg11', 'vgg11_bn', 'vgg13', 'vgg13_bn', 'vgg16', 'vgg16_bn', 'vgg19', 'vgg19_bn'],
-  'vgg',
-  'VGG',
-  (name) => {
-    const config = { '11': 'A', '13': 'B', '16': 'D', '19': 'E' }[name.slice(3, 5)] as string;
-    return (b, n) => vgg(b, n, config, name.endsWith('_bn'));
-  },
+const VGG_LETTERS: Record<string, string> = { '11': 'A', '13': 'B', '16': 'D', '19': 'E' };
+const withBn = (names: string[]): string[] => names.flatMap((n) => [n, `${n}_bn`]);
+
+register('alexnet', 'AlexNet', ['alexnet'], () => alexnet);
+register('vgg', 'VGG', withBn(['vgg11', 'vgg13', 'vgg16', 'vgg19']), (name) => (b, n) =>
+  vgg(b, n, VGG_LETTERS[name.slice(3, 5)], name.endsWith('_bn')),
 );
-register(['squeezenet1_0', 'squeezenet1_1'], 'squeezenet', 'SqueezeNet', (name) => (b, n) =>
+register('squeezenet', 'SqueezeNet', ['squeezenet1_0', 'squeezenet1_1'], (name) => (b, n) =>
   squeezenet(b, n, name.endsWith('1_0') ? '1_0' : '1_1'),
 );
-register(Object.keys(RESNET_CONFIGS), 'resnet', 'ResNet', (name) => (b, n) => resnet(b, n, RESNET_CONFIGS[name]));
-
-register(['mobilenet_v2'], 'mobilenet', 'MobileNetV2', () => mobilenetV2);
-register(['mobilenet_v3_large', 'mobilenet_v3_small'], 'mobilenet', 'MobileNetV3', (name) => (b, n) =>
+register('resnet', 'ResNet', Object.keys(RESNET_CONFIGS), (name) => (b, n) => resnet(b, n, RESNET_CONFIGS[name]));
+register('densenet', 'DenseNet', Object.keys(DENSENET_CONFIGS), (name) => (b, n) => densenet(b, n, name));
+register('mobilenet', 'MobileNetV2', ['mobilenet_v2'], () => mobilenetV2);
+register('mobilenet', 'MobileNetV3', ['mobilenet_v3_large', 'mobilenet_v3_small'], (name) => (b, n) =>
   mobilenetV3(b, n, name.endsWith('large') ? 'large' : 'small'),
 );
-register(['mnasnet0_5', 'mnasnet0_75', 'mnasnet1_0', 'mnasnet1_3'], 'mnasnet', 'MNASNet', (name) => (b, n) =>
-  mnasnet(b, n, Number(name.slice(7).replace('_', '.'))),
+register('mnasnet', 'MNASNet', ['mnasnet0_5', 'mnasnet0_75', 'mnasnet1_0', 'mnasnet1_3'], (name) => (b, n) =>
+  mnasnet(b, n, Number(name.slice('mnasnet'.length).replace('_', '.'))),
 );
-register(
-  ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'].map((v) => `efficientnet_${v}`),
-  'efficientnet',
-  'EfficientNet',
-  (name) => (b, n) => efficientnet(b, n, name.slice(13)),
+register('efficientnet', 'EfficientNet', ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'].map((v) => `efficientnet_${v}`), (name) =>
+  (b, n) => efficientnet(b, n, name.slice('efficientnet_'.length)),
 );
-register(['efficientnet_v2_s', 'efficientnet_v2_m', 'efficientnet_v2_l'], 'efficientnet', 'EfficientNet', (name) => (b, n) =>
-  efficientnetV2(b, n, name.slice(16) as 's' | 'm' | 'l'),
+register('efficientnet', 'EfficientNet', ['s', 'm', 'l'].map((v) => `efficientnet_v2_${v}`), (name) => (b, n) =>
+  efficientnetV2(b, n, name.slice('efficientnet_v2_'.length) as 's' | 'm' | 'l'),
 );
-register(Object.keys(DENSENET_CONFIGS), 'densenet', 'DenseNet', (name) => (b, n) => densenet(b, n, name));
-register(Object.keys(CONVNEXT_CONFIGS), 'convnext', 'ConvNeXt', (name) => (b, n) => convnext(b, n, name));
-register(Object.keys(VIT_CONFIGS), 'vit', 'VisionTransformer', (name) => (b, n) => visionTransformer(b, n, VIT_CONFIGS[name]));
+register('shufflenet', 'ShuffleNetV2', Object.keys(SHUFFLENET_CHANNELS), (name) => (b, n) => shufflenetV2(b, n, name));
+register('regnet', 'RegNet', Object.keys(REGNET_CONFIGS), (name) => (b, n) => regnet(b, n, name));
+register('googlenet', 'GoogLeNet', ['googlenet'], () => googlenet);
+register('inception', 'Inception3', ['inception_v3'], () => inceptionV3, 299);
+register('convnext', 'ConvNeXt', Object.keys(CONVNEXT_CONFIGS), (name) => (b, n) => convnext(b, n, name));
+register('vit', 'VisionTransformer', Object.keys(VIT_CONFIGS), (name) => (b, n) =>
+  visionTransformer(b, n, VIT_CONFIGS[name]),
+);
 
 /** All zoo model names (torchvision builder names), sorted. */
 export function zooNames(): string[] {

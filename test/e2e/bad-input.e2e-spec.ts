@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
+import { rawSafetensors, smallCheckpoint } from '../utils/safetensors-builders';
+import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
+
+const f32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
+
+/** Each case: the upload body, the expected status and error code. */
+const MALFORMED_FILES: [string, () => Buffer, number, string][] = [
+  ['a file shorter than the 8-byte length', () => Buffer.from([1, 2, 3]), 422, 'SAFETENSORS_TRUNCATED'],
+  ['a data section cut short', () => smallCheckpoint().subarray(0, smallCheckpoint().length - 5), 422, 'SAFETENSORS_OFFSETS_INVALID'],
+  ['a header length beyond the file', () => rawSafetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32([1]), 5000n), 422, 'SAFETENSORS_HEADER_OUT_OF_BOUNDS'],
+  ['an oversized header', () => rawSafetensors('{}', Buffer.alloc(0), 1n << 40n), 422, 'SAFETENSORS_HEADER_TOO_LARGE'],
+  ['a header that is not JSON', () => rawSafetensors('{"a": {dtype', f32([1])), 422, 'SAFETENSORS_HEADER_INVALID_JSON'],
+  ['an unknown dtype', () => rawSafetensors({ a: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, Buffer.alloc(16)), 422, 'SAFETENSORS_UNKNOWN_DTYPE'],
+  [
+    'overlapping offsets',
+    () => rawSafetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32([1, 2, 3])),
+    422,
+    'SAFETENSORS_OFFSETS_INVALID',
+  ],
+  ['out-of-bounds offsets', () => rawSafetensors({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32([1, 2])), 422, 'SAFETENSORS_OFFSETS_INVALID'],
+  ['a shape that does not match the byte length', () => rawSafetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32([1, 2])), 422, 'SAFETENSORS_SHAPE_MISMATCH'],
+  [
+    'duplicate tensor names',
+    () => rawSafetensors('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32([1, 2])),
+    422,
+    'SAFETENSORS_DUPLICATE_TENSOR',
+  ],
+  ['an empty upload', () => Buffer.alloc(0), 400, 'FILE_EMPTY'],
+];
+
+const MALFORMED_FIELDS: [string, Record<string, string>, number, string][] = [
+  ['metrics that are not JSON', { metrics: '{"top1": 0.7' }, 400, 'INVALID_FIELD'],
+  ['metrics that are not numbers', { metrics: '{"top1": "high"}' }, 400, 'INVALID_FIELD'],
+  ['tags that are not strings', { tags: '[1, 2]' }, 400, 'INVALID_FIELD'],
+  ['tags that are not JSON', { tags: '["a", ' }, 400, 'INVALID_FIELD'],
+  ['an architectureId that is not a UUID', { architectureId: 'resnet' }, 400, 'INVALID_FIELD'],
+  ['an unknown architectureId', { architectureId: randomUUID() }, 404, 'ARCHITECTURE_NOT_FOUND'],
+  ['an unknown parent', { parentIds: randomUUID() }, 404, 'CHECKPOINT_NOT_FOUND'],
+  ['an unknown field', { colour: 'blue' }, 400, 'INVALID_FIELD'],
+];
+
+describe(`bad input changes nothing (${databaseLabel()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { WEIGHTSMITH_MAX_JSON_BYTES: '2048' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function expectNothingStored(): Promise<void> {
+    const list = await request(t.url).get('/v1/checkpoints').set(auth()).expect(200);
+    expect(list.body.items).toEqual([]);
+    expect(await storedBlobFiles(t.dataDir)).toEqual([]);
+    expect(await temporaryBlobFiles(t.dataDir)).toEqual([]);
+  }
+
+  it.each(MALFORMED_FILES)('refuses %s', async (_label, body, status, code) => {
+    const res = await request(t.url).post('/v1/checkpoints').set(auth()).field('name', 'bad').attach('file', body(), 'bad.safetensors').expect(status);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({ status, code });
+    expect(typeof res.body.detail).toBe('string');
+    expect(res.body.requestId).toBe(res.headers['x-request-id']);
+    await expectNothingStored();
+  });
+
+  it.each(MALFORMED_FIELDS)('refuses %s', async (_label, fields, status, code) => {
+    let req = request(t.url).post('/v1/checkpoints').set(auth());
+    for (const [k, v] of Object.entries(fields)) req = req.field(k, v);
+    const res = await req.attach('file', smallCheckpoint(), 'ok.safetensors').expect(status);
+    expect(res.body.code).toBe(code);
+    await expectNothingStored();
+  });
+
+  it('refuses an upload without a file', async () => {
+    const res = await request(t.url).post('/v1/checkpoints').set(auth()).field('name', 'x').expect(400);
+    expect(res.body.code).toBe('FILE_MISSING');
+    await expectNothingStored();
+  });
+
+  it('refuses a body that is not multipart', async () => {
+    const res = await request(t.url).post('/v1/checkpoints').set(auth()).set('Content-Type', 'application/octet-stream').send(smallCheckpoint()).expect(415);
+    expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    await expectNothingStored();
+  });
+
+  it('refuses a JSON body over the limit and malformed JSON', async () => {
+    const big = await request(t.url).post('/v1/api-keys').set(auth()).send({ name: 'x'.repeat(5000), scopes: ['read'] }).expect(413);
+    expect(big.body.code).toBe('PAYLOAD_TOO_LARGE');
+    const broken = await request(t.url).post('/v1/api-keys').set(auth()).set('Content-Type', 'application/json').send('{"name": ').expect(400);
+    expect(broken.body.code).toBe('VALIDATION_FAILED');
+    const invalid = await request(t.url).post('/v1/api-keys').set(auth()).send({ name: 'x', scopes: ['root'] }).expect(400);
+    expect(invalid.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it.each([
+    ['GET', '/v1/checkpoints/:uuid', 404, 'CHECKPOINT_NOT_FOUND'],
+    ['GET', '/v1/checkpoints/:uuid/weights', 404, 'CHECKPOINT_NOT_FOUND'],
+    ['GET', '/v1/checkpoints/:uuid/tensors/a', 404, 'CHECKPOINT_NOT_FOUND'],
+    ['DELETE', '/v1/checkpoints/:uuid', 404, 'CHECKPOINT_NOT_FOUND'],
+    ['POST', '/v1/checkpoints/:uuid/statistics', 404, 'CHECKPOINT_NOT_FOUND'],
+    ['GET', '/v1/jobs/:uuid', 404, 'JOB_NOT_FOUND'],
+    ['DELETE', '/v1/jobs/:uuid', 404, 'JOB_NOT_FOUND'],
+    ['DELETE', '/v1/api-keys/:uuid', 404, 'API_KEY_NOT_FOUND'],
+    ['GET', '/v1/checkpoints/not-a-uuid', 400, 'VALIDATION_FAILED'],
+    ['GET', '/v1/nothing-here', 404, 'NOT_FOUND'],
+  ] as const)('%s %s gives %i %s', async (method, template, status, code) => {
+    const path = template.replace(':uuid', randomUUID());
+    const agent = request(t.url);
+    const req = method === 'GET' ? agent.get(path) : method === 'DELETE' ? agent.delete(path) : agent.post(path);
+    const res = await req.set(auth()).expect(status);
+    expect(res.body.code).toBe(code);
+    await expectNothingStored();
+  });
+});
+
+describe(`upload size limit (${databaseLabel()})`, () => {
+  it('refuses an upload over WEIGHTSMITH_MAX_UPLOAD_BYTES with 413 and keeps nothing', async () => {
+    const t = await startTestApp({ env: { WEIGHTSMITH_MAX_UPLOAD_BYTES: '1024' } });
+    try {
+      const res = await request(t.url).post('/v1/checkpoints').set(auth()).attach('file', Buffer.alloc(64 * 1024, 1), 'big.safetensors').expect(413);
+      expect(res.body.code).toBe('UPLOAD_TOO_LARGE');
+      expect(await storedBlobFiles(t.dataDir)).toEqual([]);
+      expect(await temporaryBlobFiles(t.dataDir)).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import { rm } from 'node:fs/promises';
+import request from 'supertest';
+import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
+import { startServerProcess, type ServerProcess } from '../utils/server-process';
+import { streamZerosCheckpoint } from '../utils/streaming-upload';
+import { auth, databaseLabel, makeDataDir, resetPostgres, testDatabaseUrl } from '../utils/test-app';
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe(`crash safety with a real server process (${databaseLabel()})`, () => {
+  let dataDir: string;
+  let server: ServerProcess | null = null;
+  beforeEach(async () => {
+    dataDir = await makeDataDir();
+    const db = testDatabaseUrl();
+    if (db) await resetPostgres(db);
+  });
+  afterEach(async () => {
+    await server?.kill('SIGKILL');
+    server = null;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('a SIGKILL in the middle of a large upload leaves no row and no blob; the next start removes the temporary file', async () => {
+    server = await startServerProcess(dataDir);
+    const upload = streamZerosCheckpoint(server.url, 64 * 1024 * 1024, { pauseAfter: 96 * 1024 * 1024 });
+    upload.done.catch(() => undefined);
+    // Wait until the server has written a good part of the upload to its temporary file.
+    await waitFor('temporary upload file', async () => ((await temporaryBlobFiles(dataDir)).length > 0 && upload.sent() > 64 * 1024 * 1024 ? true : undefined));
+    await server.kill('SIGKILL');
+    expect(await storedBlobFiles(dataDir)).toEqual([]);
+    expect((await temporaryBlobFiles(dataDir)).length).toBe(1);
+
+    server = await startServerProcess(dataDir);
+    expect(await temporaryBlobFiles(dataDir)).toEqual([]);
+    const list = await request(server.url).get('/v1/checkpoints').set(auth()).expect(200);
+    expect(list.body.items).toEqual([]);
+    // The service still works after the crash.
+    const ok = await streamZerosCheckpoint(server.url, 1024).done;
+    expect(ok.status).toBe(201);
+  });
+
+  it('a stored checkpoint survives a SIGKILL and a restart', async () => {
+    server = await startServerProcess(dataDir);
+    const created = await streamZerosCheckpoint(server.url, 256 * 1024, { name: 'survivor' }).done;
+    expect(created.status).toBe(201);
+    const { id, sha256 } = JSON.parse(created.body) as { id: string; sha256: string };
+    await server.kill('SIGKILL');
+    server = await startServerProcess(dataDir);
+    const got = await request(server.url).get(`/v1/checkpoints/${id}`).set(auth()).expect(200);
+    expect(got.body.sha256).toBe(sha256);
+    const head = await request(server.url).head(`/v1/checkpoints/${id}/weights`).set(auth()).expect(200);
+    expect(head.headers.etag).toBe(`"${sha256}"`);
+  });
+
+  it('a job running when its process is killed is re-queued after restart and completes', async () => {
+    const jobEnv = { WEIGHTSMITH_JOB_HEARTBEAT_MS: '100', WEIGHTSMITH_JOB_STALE_AFTER_MS: '1000' };
+    server = await startServerProcess(dataDir, jobEnv);
+    // 256 Mi elements (1 GiB): statistics take long enough to kill the job while it runs.
+    const created = await streamZerosCheckpoint(server.url, 256 * 1024 * 1024, { name: 'big' }).done;
+    expect(created.status).toBe(201);
+    const { id } = JSON.parse(created.body) as { id: string };
+    const started = await request(server.url).post(`/v1/checkpoints/${id}/statistics`).set(auth()).expect(202);
+    const jobId = started.body.id as string;
+    const url = server.url;
+    await waitFor('job to run', async () => {
+      const job = (await request(url).get(`/v1/jobs/${jobId}`).set(auth())).body as { status: string };
+      if (job.status === 'succeeded') throw new Error('job finished before it could be killed');
+      return job.status === 'running' ? true : undefined;
+    });
+    await server.kill('SIGKILL');
+
+    server = await startServerProcess(dataDir, jobEnv);
+    const url2 = server.url;
+    const finished = await waitFor(
+      'job to finish after restart',
+      async () => {
+        const job = (await request(url2).get(`/v1/jobs/${jobId}`).set(auth())).body as { status: string; attempts: number; result: { tensors: Record<string, { zeroFraction: number }> } };
+        return ['succeeded', 'failed'].includes(job.status) ? job : undefined;
+      },
+      120_000,
+    );
+    expect(finished.status).toBe('succeeded');
+    expect(finished.attempts).toBe(2);
+    expect(finished.result.tensors.w.zeroFraction).toBe(1);
+  });
+});
