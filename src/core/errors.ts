@@ -28,6 +28,9 @@ export const CORE_ERROR_CODES = [
   'INVALID_ARGUMENT',
   'GHN_GRAPH_UNSUPPORTED',
   'ZOO_UNKNOWN_MODEL',
+  'GRAPH_INVALID',
+  'GRAPH_CYCLE',
+  'GRAPH_UNKNOWN_OP',
 ] as const;
 
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];

@@ -21,7 +21,7 @@ interface ReferenceTensor {
 function readSafetensors(path: string): Map<string, ReferenceTensor> {
   const file = readFileSync(path);
   const headerLength = Number(file.readBigUInt64LE(0));
-  const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, any>;
+  const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   const dataStart = 8 + headerLength;
   const out = new Map<string, ReferenceTensor>();
   for (const [name, info] of Object.entries(header)) {

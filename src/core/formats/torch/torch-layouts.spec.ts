@@ -6,7 +6,6 @@ import { readAll, type TensorSet } from '../tensor-set';
 import { readTorchCheckpoint } from './read-torch-checkpoint';
 import {
   STORAGE_TYPES,
-  contiguousStride,
   legacyStorageBytes,
   loadFromBytesValue,
   storageId,

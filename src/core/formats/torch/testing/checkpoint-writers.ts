@@ -145,6 +145,6 @@ export function writeJoblib(root: PickleValue, opts: PickleWriteOptions = { prot
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) { out.set(p, at); (at += p.length); }
   return out;
 }

@@ -76,7 +76,7 @@ export function writePickle(value: PickleValue, opts: PickleWriteOptions = {}): 
   const str = (s: string) => {
     const bytes = new TextEncoder().encode(s);
     if (protocol >= 4 && bytes.length < 256) out.push(0x8c, bytes.length);
-    else (out.push(0x58), u32(bytes.length));
+    else { out.push(0x58); u32(bytes.length); }
     raw(bytes);
   };
   const remember = (obj: object) => {
@@ -84,13 +84,13 @@ export function writePickle(value: PickleValue, opts: PickleWriteOptions = {}): 
     memo.set(obj, index);
     if (protocol >= 4) out.push(0x94);
     else if (index < 256) out.push(0x71, index);
-    else (out.push(0x72), u32(index));
+    else { out.push(0x72); u32(index); }
   };
   const recall = (obj: object): boolean => {
     const index = memo.get(obj);
     if (index === undefined) return false;
     if (index < 256) out.push(0x68, index);
-    else (out.push(0x6a), u32(index));
+    else { out.push(0x6a); u32(index); }
     return true;
   };
   const encode = (v: PickleValue): void => {
@@ -107,26 +107,26 @@ export function writePickle(value: PickleValue, opts: PickleWriteOptions = {}): 
     if (recall(v)) return;
     if (v instanceof PyBytes) {
       if (v.bytes.length < 256) out.push(0x43, v.bytes.length);
-      else (out.push(0x42), u32(v.bytes.length));
+      else { out.push(0x42); u32(v.bytes.length); }
       raw(v.bytes);
     } else if (v instanceof PyGlobalRef) {
-      if (protocol >= 4) (str(v.module), str(v.name), out.push(0x93));
-      else (out.push(0x63), raw(new TextEncoder().encode(`${v.module}\n${v.name}\n`)));
+      if (protocol >= 4) { str(v.module); str(v.name); out.push(0x93); }
+      else { out.push(0x63); raw(new TextEncoder().encode(`${v.module}\n${v.name}\n`)); }
     } else if (v instanceof PyTuple) {
       if (v.items.length === 0) return void out.push(0x29);
-      if (v.items.length <= 3) (v.items.forEach(encode), out.push(0x84 + v.items.length));
-      else (out.push(0x28), v.items.forEach(encode), out.push(0x74));
+      if (v.items.length <= 3) { v.items.forEach(encode); out.push(0x84 + v.items.length); }
+      else { out.push(0x28); v.items.forEach(encode); out.push(0x74); }
     } else if (Array.isArray(v)) {
       out.push(0x5d);
       remember(v);
-      if (v.length) (out.push(0x28), v.forEach(encode), out.push(0x65));
+      if (v.length) { out.push(0x28); v.forEach(encode); out.push(0x65); }
       return;
     } else if (v instanceof Map) {
       out.push(0x7d);
       remember(v);
       if (v.size) {
         out.push(0x28);
-        for (const [k, item] of v) (encode(k), encode(item));
+        for (const [k, item] of v) { encode(k); encode(item); }
         out.push(0x75);
       }
       return;
@@ -140,10 +140,10 @@ export function writePickle(value: PickleValue, opts: PickleWriteOptions = {}): 
       remember(v);
       if (v.entries.size) {
         out.push(0x28);
-        for (const [k, item] of v.entries) (encode(k), encode(item));
+        for (const [k, item] of v.entries) { encode(k); encode(item); }
         out.push(0x75);
       }
-      if (v.state !== undefined) (encode(v.state), out.push(0x62));
+      if (v.state !== undefined) { encode(v.state); out.push(0x62); }
       return;
     } else if (v instanceof PyPersistent) {
       encode(v.id);
