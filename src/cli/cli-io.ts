@@ -27,6 +27,11 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   }
 }
 
+/** A usage or configuration error: the CLI prints it on one line and exits with status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /** Prints a JSON document on stdout: the only thing commands print there. */
 export function printJson(value: unknown, pretty = false): void {
   process.stdout.write(`${JSON.stringify(value, null, pretty ? 2 : undefined)}\n`);

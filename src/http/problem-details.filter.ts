@@ -57,8 +57,17 @@ export function toProblem(error: unknown): ProblemBody {
     }
   } else if (isBodyParserError(error)) {
     status = error.status;
-    code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED';
-    detail = status === 413 ? 'request body exceeds the configured limit' : 'request body is not valid JSON';
+    if (status === 413) {
+      code = 'PAYLOAD_TOO_LARGE';
+      detail = 'request body exceeds the configured limit';
+    } else if (status === 415) {
+      code = 'UNSUPPORTED_MEDIA_TYPE';
+      detail = 'unsupported request body encoding';
+    } else {
+      status = 400;
+      code = 'VALIDATION_FAILED';
+      detail = error.type === 'entity.parse.failed' ? 'request body is not valid JSON' : 'request body could not be read';
+    }
   } else {
     status = 500;
     code = 'INTERNAL';
@@ -75,8 +84,11 @@ export function toProblem(error: unknown): ProblemBody {
   };
 }
 
+/** Errors raised by the JSON body parser (body-parser / raw-body) carry `type: 'entity.*'` or similar and a 4xx status. */
 function isBodyParserError(e: unknown): e is { status: number; type: string } {
-  return typeof e === 'object' && e !== null && typeof (e as { status?: unknown }).status === 'number' && typeof (e as { type?: unknown }).type === 'string';
+  if (typeof e !== 'object' || e === null) return false;
+  const { status, type } = e as { status?: unknown; type?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string' && /^(entity\.|request\.|encoding\.|charset\.|stream\.)/.test(type);
 }
 
 @Catch()

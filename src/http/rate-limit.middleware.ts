@@ -1,11 +1,13 @@
 import type { NextFunction, Request, Response } from 'express';
-import { createHash } from 'node:crypto';
 import { ServiceError } from '../modules/service-error';
 
 /**
- * Per-client token bucket (client = API key hash, or address without one). In-process: behind
- * several replicas each enforces its own share.
+ * Per-client token bucket keyed by the client address (not by the unverified Authorization
+ * header, which a client could vary to get fresh buckets). In-process: behind several replicas
+ * each enforces its own share. The bucket map is bounded.
  */
+const MAX_BUCKETS = 100_000;
+
 export function rateLimitMiddleware(perMinute: number, exempt: (path: string) => boolean) {
   const buckets = new Map<string, { tokens: number; updated: number }>();
   const refillPerMs = perMinute / 60_000;
@@ -17,8 +19,8 @@ export function rateLimitMiddleware(perMinute: number, exempt: (path: string) =>
       for (const [k, b] of buckets) if (now - b.updated > 120_000) buckets.delete(k);
       lastSweep = now;
     }
-    const auth = req.header('authorization');
-    const key = auth ? 'k:' + createHash('sha256').update(auth).digest('hex').slice(0, 32) : 'a:' + (req.ip ?? 'unknown');
+    const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    if (!buckets.has(key) && buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
     const bucket = buckets.get(key) ?? { tokens: perMinute, updated: now };
     bucket.tokens = Math.min(perMinute, bucket.tokens + (now - bucket.updated) * refillPerMs);
     bucket.updated = now;

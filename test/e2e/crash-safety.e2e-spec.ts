@@ -91,5 +91,19 @@ describe(`crash safety with a real server process (${databaseLabel()})`, () => {
     expect(finished.status).toBe('succeeded');
     expect(finished.attempts).toBe(2);
     expect(finished.result.tensors.w.zeroFraction).toBe(1);
+
+    // A running job stops at its next heartbeat once cancelled.
+    const second = (await request(url2).post(`/v1/checkpoints/${id}/statistics`).set(auth()).expect(202)).body.id as string;
+    await waitFor('second job to run', async () => ((await request(url2).get(`/v1/jobs/${second}`).set(auth())).body.status === 'running' ? true : undefined));
+    const cancelling = await request(url2).delete(`/v1/jobs/${second}`).set(auth()).expect(202);
+    expect(cancelling.body.cancelRequested).toBe(true);
+    const cancelled = await waitFor('job to stop', async () => {
+      const job = (await request(url2).get(`/v1/jobs/${second}`).set(auth())).body as { status: string; error: { code: string } | null };
+      return job.status === 'running' ? undefined : job;
+    });
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.error?.code).toBe('JOB_CANCELLED');
+    // The checkpoint can be deleted once no job uses it.
+    await request(url2).delete(`/v1/checkpoints/${id}`).set(auth()).expect(204);
   });
 });

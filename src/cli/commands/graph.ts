@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { CoreError } from '../../core/errors';
 import {
@@ -9,6 +9,7 @@ import {
   type GhnBuilderName,
   type GhnGraph,
 } from '../../core/graph/ghn';
+import { parseGraphJson, toGraphJson } from '../../core/graph/graph-json';
 import type { ArchitectureGraph } from '../../core/graph/ir';
 import { importOnnxGraph } from '../../core/graph/onnx-import';
 import { buildZooModel } from '../../core/graph/zoo';
@@ -40,8 +41,9 @@ const ZOO_PREFIX = 'zoo:';
 
 /**
  * `zoo:NAME` (torchvision builder names), an .onnx file (graph-only exports work: only names,
- * dims and attributes are read), or a JSON file: a GHN graph in the fixtures' layout, which is
- * validated and passed through (it cannot yield a canonical graph).
+ * dims and attributes are read), or a JSON file: the canonical graph JSON (GRAPH_FORMAT.md), or a
+ * GHN graph in the fixtures' layout, which is validated and passed through (it cannot yield a
+ * canonical graph).
  */
 export async function loadArchitectureSource(source: string, resolvePath: (p: string) => string): Promise<LoadedSource> {
   if (source.startsWith(ZOO_PREFIX)) {
@@ -64,7 +66,8 @@ function loadJsonSource(bytes: Uint8Array, path: string): LoadedSource {
     throw new CoreError('GRAPH_INVALID', `${path} is not valid JSON: ${(e as Error).message}`);
   }
   if (isGhnGraphJson(json)) return { kind: 'ghn-graph', ghn: parseGhnGraphJson(json) };
-  throw new CoreError('UNSUPPORTED_FORMAT', `${path}: canonical graph JSON is not supported yet; use zoo:NAME, an .onnx file or a GHN graph JSON`);
+  // Anything else must be the canonical graph JSON; its parser names what is wrong.
+  return { kind: 'architecture', graph: parseGraphJson(json) };
 }
 
 function isGhnGraphJson(json: unknown): boolean {
@@ -85,7 +88,7 @@ export async function runGraphCommand(source: string, options: GraphCommandOptio
   }
   const outputs: [string, string][] = [[resolvePath(options.ghnGraph), JSON.stringify(toGhnGraphJson(ghn))]];
   if (options.graph !== undefined && loaded.kind === 'architecture') {
-    outputs.push([resolvePath(options.graph), JSON.stringify(loaded.graph)]);
+    outputs.push([resolvePath(options.graph), JSON.stringify(toGraphJson(loaded.graph))]);
   }
   await writeAll(outputs);
   return {
@@ -101,7 +104,6 @@ export async function runGraphCommand(source: string, options: GraphCommandOptio
 
 /** Writes every file or (as far as possible) none: files written before a failure are removed. */
 async function writeAll(files: [string, string][]): Promise<void> {
-  const { unlink } = await import('node:fs/promises');
   const done: string[] = [];
   try {
     for (const [path, text] of files) {

@@ -43,7 +43,7 @@ export async function detectCheckpointFormat(source: RandomAccessSource, filenam
   }
   const ext = extensionOf(filename);
   // ModelProto field 1 (ir_version) is a varint: tag byte 0x08.
-  if (head[0] === 0x08 && ext !== 'safetensors') return 'onnx';
+  if (head[0] === 0x08 && (ext === 'onnx' || !(ext in EXTENSION_FORMATS))) return 'onnx';
   const byExtension = EXTENSION_FORMATS[ext];
   if (byExtension === 'torch-zip') {
     throw new CoreError('TORCH_FORMAT_INVALID', `${filename} is neither a zip-format nor a pickle-format torch.save file`);

@@ -1,5 +1,4 @@
 import { CoreError } from '../errors';
-import { INT_DTYPES } from './shape-rules-tensor';
 import { numElements } from '../tensor/dtypes';
 import {
   childPath,
@@ -18,6 +17,7 @@ import {
 } from './graph-json-reader';
 import { validateGraph } from './graph-validate';
 import type { ArchitectureGraph, AttributeValue, ConstantTensor, GraphNode, Initializer, ValueInfo } from './ir';
+import { INT_DTYPES } from './shape-rules-tensor';
 
 export { GRAPH_JSON_LIMITS } from './graph-json-reader';
 

@@ -75,10 +75,10 @@ const CHECKS: Record<string, Check> = {
     const b = shapeOf(1);
     if (a && a.length !== 2) fail(`A has shape ${fmt(a)}; Gemm takes 2-D operands`);
     if (b && b.length !== 2) fail(`B has shape ${fmt(b)}; Gemm takes 2-D operands`);
-    if (!a || !b) return;
-    const k1 = intAttr(node, 'transA', 0) ? a[0] : a[1];
+    if (!b) return;
+    const k1 = a && (intAttr(node, 'transA', 0) ? a[0] : a[1]);
     const k2 = intAttr(node, 'transB', 0) ? b[1] : b[0];
-    if (known(k1) && known(k2) && k1 !== k2) fail(`inner dimensions differ: A ${fmt(a)}, B ${fmt(b)}`);
+    if (a && known(k1) && known(k2) && k1 !== k2) fail(`inner dimensions differ: A ${fmt(a)}, B ${fmt(b)}`);
     const n = intAttr(node, 'transB', 0) ? b[0] : b[1];
     const c = shapeOf(2);
     const cLast = c && c.length > 0 ? c[c.length - 1] : undefined;

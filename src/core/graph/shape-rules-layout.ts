@@ -105,8 +105,8 @@ const gather: Rule = (c) => {
   return [{ shape, dtype: data.dtype, values }];
 };
 
-/** ONNX Slice bounds for one axis: the selected indices. */
-function sliceIndices(dim: number, start: number, end: number, step: number): number[] {
+/** ONNX Slice bounds for one axis: the first index, the step and how many indices are taken. */
+function sliceRange(dim: number, start: number, end: number, step: number): { first: number; step: number; count: number } {
   let s = start < 0 ? start + dim : start;
   let e = end < 0 ? end + dim : end;
   if (step > 0) {
@@ -116,9 +116,8 @@ function sliceIndices(dim: number, start: number, end: number, step: number): nu
     s = Math.min(Math.max(s, 0), dim - 1);
     e = Math.min(Math.max(e, -1), dim - 1);
   }
-  const out: number[] = [];
-  for (let i = s; step > 0 ? i < e : i > e; i += step) out.push(i);
-  return out;
+  // Arithmetic, not a loop: a hostile graph may declare enormous dims.
+  return { first: s, step, count: Math.max(0, Math.ceil((e - s) / step)) };
 }
 
 const slice: Rule = (c) => {
@@ -131,23 +130,23 @@ const slice: Rule = (c) => {
   if ((c.node.inputs[3] && !intsArg(c, 3, 'axes', 10)) || (c.node.inputs[4] && c.opset >= 10 && !intsArg(c, 4, 'steps', 10))) {
     return undefined;
   }
-  const picks: (number[] | undefined)[] = x.shape.map(() => undefined);
+  const ranges = x.shape.map((dim) => ({ first: 0, step: 1, count: dim }));
   for (let k = 0; k < starts.length; k++) {
     const axis = normAxis(axes[k], x.shape.length);
     if (axis === undefined || steps[k] === 0) return undefined;
-    picks[axis] = sliceIndices(x.shape[axis], starts[k], ends[k], steps[k]);
+    ranges[axis] = sliceRange(x.shape[axis], starts[k], ends[k], steps[k]);
   }
-  const shape = picks.map((p, axis) => p?.length ?? x.shape[axis]);
+  const shape = ranges.map((r) => r.count);
   let values: number[] | undefined;
   if (x.values && numElements(shape) <= FOLD_LIMIT) {
     values = [];
-    const all = picks.map((p, axis) => p ?? Array.from({ length: x.shape[axis] }, (_, i) => i));
     const walk = (axis: number, offset: number): void => {
       if (axis === x.shape.length) {
         values!.push((x.values as number[])[offset]);
         return;
       }
-      for (const i of all[axis]) walk(axis + 1, offset * x.shape[axis] + i);
+      const r = ranges[axis];
+      for (let k = 0; k < r.count; k++) walk(axis + 1, offset * x.shape[axis] + r.first + k * r.step);
     };
     walk(0, 0);
   }

@@ -47,10 +47,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  const int = (name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  const int = (name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER, sizes = false): number => {
     const raw = get(name);
     if (raw === undefined) return def;
-    const n = parseByteSize(raw);
+    const n = sizes ? parseByteSize(raw) : /^\d+$/.test(raw) ? Number(raw) : null;
     if (n === null || n < min || n > max) {
       problems.push(`${name}=${JSON.stringify(raw)} must be an integer between ${min} and ${max}`);
       return def;
@@ -99,9 +99,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     backend: oneOf('WEIGHTSMITH_BACKEND', TENSOR_BACKENDS, 'auto'),
     auth: { enabled: oneOf('WEIGHTSMITH_AUTH', ['enabled', 'disabled'] as const, 'enabled') === 'enabled', adminKey },
     limits: {
-      maxUploadBytes: int('WEIGHTSMITH_MAX_UPLOAD_BYTES', 4 * GiB, 1),
-      maxJsonBodyBytes: int('WEIGHTSMITH_MAX_JSON_BYTES', 1 * MiB, 1024),
-      maxHeaderBytes: int('WEIGHTSMITH_MAX_SAFETENSORS_HEADER_BYTES', 100 * MiB, 1024),
+      maxUploadBytes: int('WEIGHTSMITH_MAX_UPLOAD_BYTES', 4 * GiB, 1, Number.MAX_SAFE_INTEGER, true),
+      maxJsonBodyBytes: int('WEIGHTSMITH_MAX_JSON_BYTES', 1 * MiB, 1024, Number.MAX_SAFE_INTEGER, true),
+      maxHeaderBytes: int('WEIGHTSMITH_MAX_SAFETENSORS_HEADER_BYTES', 100 * MiB, 1024, Number.MAX_SAFE_INTEGER, true),
       rateLimitPerMinute: int('WEIGHTSMITH_RATE_LIMIT_PER_MINUTE', 1200, 0),
     },
     jobs: {

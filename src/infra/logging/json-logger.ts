@@ -54,7 +54,8 @@ export class JsonLogger implements LoggerService {
       entry.msg = message.message;
       entry.stack = message.stack;
     } else if (typeof message === 'object' && message !== null) {
-      Object.assign(entry, message);
+      // Caller fields never overwrite time, level, context or requestId.
+      for (const [k, v] of Object.entries(message)) if (!(k in entry)) entry[k] = v;
     } else {
       entry.msg = String(message);
     }

@@ -128,8 +128,7 @@ export class FsBlobStore implements BlobStore {
   async cleanTemporary(): Promise<number> {
     let removed = 0;
     for (const name of await safeReaddir(this.tmpDir)) {
-      await unlink(join(this.tmpDir, name)).catch(() => undefined);
-      removed++;
+      if (await unlink(join(this.tmpDir, name)).then(() => true, () => false)) removed++;
     }
     return removed;
   }

@@ -39,7 +39,7 @@ export function parseUploadFields(fields: Record<string, string>, filename: stri
     if (!KNOWN.has(key)) throw invalid(key, `unknown field (allowed: ${[...KNOWN].join(', ')}, file)`);
   }
   const fallbackName = filename.replace(/\.[^.]*$/, '');
-  const name = (fields.name ?? fallbackName).trim();
+  const name = (fields.name?.trim() || fallbackName).trim();
   if (name === '' || name.length > 200) throw invalid('name', 'must be 1 to 200 characters (defaults to the file name)');
 
   const architectureId = fields.architectureId?.trim() || null;

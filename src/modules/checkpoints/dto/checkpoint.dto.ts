@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
+import { PageQueryDto } from '../../../http/dto/page-query.dto';
+import { IsOptional, IsString, IsUUID } from 'class-validator';
 import { DTYPES } from '../../../core/tensor/dtypes';
 
 export class TensorManifestEntryDto {
@@ -38,7 +38,7 @@ export class CheckpointPageDto {
   @ApiProperty({ nullable: true, type: String, description: 'Pass as `cursor` to get the next page' }) nextCursor!: string | null;
 }
 
-export class ListCheckpointsQueryDto {
+export class ListCheckpointsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only checkpoints carrying this tag' })
   @IsOptional()
   @IsString()
@@ -54,18 +54,6 @@ export class ListCheckpointsQueryDto {
   @IsString()
   name?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
 }
 
 /** Multipart body of POST /v1/checkpoints (documentation only; parsed by streaming). */

@@ -1,0 +1,81 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { errorLine, printJson, resolveArg, UsageError } from './cli-io';
+
+/** Exit statuses: 1 when a command fails, 2 for a usage or configuration error. */
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/**
+ * The `weightsmith` command tree. Commands print JSON on stdout and nothing else. Each command's
+ * code is loaded when it runs, so `--help` and light commands do not pay for the others (Nest is
+ * loaded only by `serve`).
+ */
+export function buildProgram(cwd = process.cwd()): Command {
+  const path = (p: string): string => resolveArg(p, cwd);
+  const program = new Command('weightsmith')
+    .description('Neural-network weights: inspect and convert checkpoints, build GHN graphs, serve the HTTP API.')
+    // Set before adding commands so that subcommands inherit them.
+    .configureOutput({ outputError: (text, write) => write(`weightsmith: ${text.replace(/^error: /, '').trim()}\n`) })
+    .exitOverride()
+    .showSuggestionAfterError(false);
+
+  program
+    .command('serve')
+    .description('Start the HTTP server (configured by PORT, DATABASE_URL and WEIGHTSMITH_* variables).')
+    .option('--port <n>', 'HTTP port (overrides PORT)')
+    .option('--data-dir <dir>', 'data directory (overrides WEIGHTSMITH_DATA_DIR)')
+    .action(async (opts: { port?: string; dataDir?: string }) => (await import('./commands/serve')).serve(opts));
+
+  program
+    .command('inspect')
+    .description('Print a checkpoint\'s tensors (safetensors, .pt/.pth, joblib, .onnx) as JSON, without reading their data.')
+    .argument('<file>', 'checkpoint file')
+    .action(async (file: string) => {
+      const { inspectCheckpoint } = await import('./commands/inspect');
+      printJson(await inspectCheckpoint(path(file)));
+    });
+
+  program
+    .command('convert')
+    .description('Convert a checkpoint (torch zip/legacy, joblib, ONNX, safetensors) to safetensors, tensor by tensor.')
+    .argument('<in>', 'input checkpoint')
+    .argument('<out>', 'output .safetensors file (written atomically)')
+    .action(async (input: string, output: string) => {
+      const { convertCheckpoint } = await import('./commands/convert');
+      printJson(await convertCheckpoint(path(input), path(output)));
+    });
+
+  program
+    .command('graph')
+    .description('Build the GHN graph of an architecture: zoo:NAME, an .onnx file, or a GHN graph JSON.')
+    .argument('<source>', 'zoo:NAME (torchvision builder name), model.onnx, or graph.json')
+    .requiredOption('--ghn-graph <out.json>', 'where to write the GHN graph JSON')
+    .option('--graph <out.json>', 'where to also write the canonical graph JSON')
+    .addOption(new Option('--builder <name>', 'GHN graph builder').choices(['ghn3', 'ppuda']).default('ghn3'))
+    .option('--ve-cutoff <n>', 'longest shortest path kept as a virtual edge', positiveInteger)
+    .action(async (source: string, opts: { ghnGraph: string; graph?: string; builder: 'ghn3' | 'ppuda'; veCutoff?: number }) => {
+      const { runGraphCommand } = await import('./commands/graph');
+      printJson(await runGraphCommand(source, opts, path));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit status (the server keeps the process alive for `serve`). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    // Commander already printed its own message (or the help, with exit code 0).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    process.stderr.write(`${errorLine(error)}\n`);
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}

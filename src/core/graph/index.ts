@@ -1,0 +1,10 @@
+export type { ArchitectureGraph, AttributeValue, ConstantTensor, GraphNode, Initializer, ValueInfo } from './ir';
+export { describeNode, topologicalOrder, validateGraph } from './graph-validate';
+export { isKnownOp, KNOWN_OPS } from './graph-ops';
+export { inferShapes, type Inferred, type ShapeInference, type ShapeInferenceOptions } from './shape-inference';
+export { summarizeGraph, type GraphSummary, type GraphSummaryOptions } from './graph-summary';
+export { canonicalGraph, graphContentHash } from './graph-hash';
+export { GRAPH_JSON_FORMAT, GRAPH_JSON_LIMITS, parseGraphJson, toGraphJson, type GraphJson } from './graph-json';
+export { DEFAULT_MAX_SVG_NODES, graphToDot, modulePath, type GraphDotOptions } from './graph-dot';
+export { renderGraphSvg, type GraphSvgOptions } from './graph-svg';
+export * from './zoo';

@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseByteSize } from './app-config';
+
+const CWD = '/srv/weightsmith';
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env, CWD);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults for an empty environment', () => {
+    const config = loadConfig({}, CWD);
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      dataDir: join(CWD, '.weightsmith'),
+      databaseUrl: null,
+      migrateOnStart: true,
+      blobStore: 'fs',
+      backend: 'auto',
+      auth: { enabled: true, adminKey: null },
+      limits: { maxUploadBytes: 4 * 1024 ** 3, maxJsonBodyBytes: 1024 ** 2, rateLimitPerMinute: 1200 },
+      jobs: { enabled: true },
+      log: { level: 'info', format: 'json' },
+    });
+    expect(config.jobs.staleAfterMs).toBeGreaterThan(config.jobs.heartbeatMs);
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    const blank = loadConfig(
+      { PORT: '', WEIGHTSMITH_DATA_DIR: '  ', DATABASE_URL: '', WEIGHTSMITH_BACKEND: '', WEIGHTSMITH_AUTH: '', WEIGHTSMITH_ADMIN_KEY: ' ', WEIGHTSMITH_MAX_UPLOAD_BYTES: '' },
+      CWD,
+    );
+    expect(blank).toEqual(loadConfig({}, CWD));
+  });
+
+  it('reads valid values, resolving a relative data dir against cwd and keeping an absolute one', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        WEIGHTSMITH_DATA_DIR: 'data',
+        DATABASE_URL: 'postgresql://u:p@db:5432/ws',
+        WEIGHTSMITH_BACKEND: 'wasm',
+        WEIGHTSMITH_AUTH: 'disabled',
+        WEIGHTSMITH_ADMIN_KEY: 'a'.repeat(24),
+        WEIGHTSMITH_MAX_UPLOAD_BYTES: '512MiB',
+        WEIGHTSMITH_RATE_LIMIT_PER_MINUTE: '0',
+        WEIGHTSMITH_JOBS: 'off',
+        WEIGHTSMITH_LOG_FORMAT: 'pretty',
+      },
+      CWD,
+    );
+    expect(config).toMatchObject({
+      port: 8080,
+      dataDir: join(CWD, 'data'),
+      databaseUrl: 'postgresql://u:p@db:5432/ws',
+      backend: 'wasm',
+      auth: { enabled: false, adminKey: 'a'.repeat(24) },
+      limits: { maxUploadBytes: 512 * 1024 ** 2, rateLimitPerMinute: 0 },
+      jobs: { enabled: false },
+      log: { format: 'pretty' },
+    });
+    expect(loadConfig({ WEIGHTSMITH_DATA_DIR: '/var/lib/ws', DATABASE_URL: 'postgres://h/db' }, CWD)).toMatchObject({
+      dataDir: '/var/lib/ws',
+      databaseUrl: 'postgres://h/db',
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ PORT: '-1' }, /PORT/],
+    [{ WEIGHTSMITH_BACKEND: 'cuda' }, /WEIGHTSMITH_BACKEND.*one of auto, wasm, cpu/],
+    [{ DATABASE_URL: 'mysql://h/db' }, /DATABASE_URL must be a postgresql:\/\/ URL/],
+    [{ WEIGHTSMITH_BLOB_STORE: 's3' }, /s3 is planned but not implemented/],
+    [{ WEIGHTSMITH_ADMIN_KEY: 'short' }, /WEIGHTSMITH_ADMIN_KEY must be at least 24/],
+    [{ WEIGHTSMITH_JOB_HEARTBEAT_MS: '5000', WEIGHTSMITH_JOB_STALE_AFTER_MS: '5000' }, /STALE_AFTER_MS must be larger/],
+    [{ WEIGHTSMITH_JOBS: 'maybe' }, /WEIGHTSMITH_JOBS/],
+    [{ WEIGHTSMITH_MAX_UPLOAD_BYTES: 'lots' }, /WEIGHTSMITH_MAX_UPLOAD_BYTES/],
+  ])('rejects %j', (env, pattern) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(pattern);
+  });
+
+  it('lists every problem at once, in one ConfigError whose message names them all', () => {
+    const env = {
+      PORT: 'x',
+      WEIGHTSMITH_BACKEND: 'cuda',
+      DATABASE_URL: 'sqlite://x',
+      WEIGHTSMITH_BLOB_STORE: 's3',
+      WEIGHTSMITH_ADMIN_KEY: 'short',
+      WEIGHTSMITH_JOB_HEARTBEAT_MS: '9000',
+      WEIGHTSMITH_JOB_STALE_AFTER_MS: '1000',
+    };
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(6);
+    for (const name of ['PORT', 'WEIGHTSMITH_BACKEND', 'DATABASE_URL', 'WEIGHTSMITH_BLOB_STORE', 'WEIGHTSMITH_ADMIN_KEY', 'WEIGHTSMITH_JOB_STALE_AFTER_MS']) {
+      expect(problems.some((p) => p.includes(name))).toBe(true);
+    }
+    expect(() => loadConfig(env, CWD)).toThrow(/Invalid configuration:\n {2}- /);
+  });
+});
+
+describe('parseByteSize', () => {
+  it.each([
+    ['0', 0],
+    ['1234', 1234],
+    ['512MiB', 512 * 1024 ** 2],
+    ['4GiB', 4 * 1024 ** 3],
+    ['10MB', 10_000_000],
+    ['2k', 2048],
+    ['1 tb', 1e12],
+    [' 7 KiB ', 7 * 1024],
+  ])('parses %j', (raw, expected) => {
+    expect(parseByteSize(raw)).toBe(expected);
+  });
+
+  it.each(['', 'MiB', '1.5GiB', '-1', '10 XB', '4GiBs', 'ten', '99999999999999999999'])('rejects %j', (raw) => {
+    expect(parseByteSize(raw)).toBeNull();
+  });
+});
