@@ -51,8 +51,8 @@ function measure(load: () => ArchitectureGraph, builder: GhnBuilderName, runs: n
 }
 
 function main(): void {
-  const runs = Math.round(numberOption(process.argv, 'runs', 9));
-  const warmup = Math.round(numberOption(process.argv, 'warmup', 2));
+  const runs = Math.round(numberOption(process.argv, 'runs', 15));
+  const warmup = Math.round(numberOption(process.argv, 'warmup', 3));
   const cases: Record<string, unknown>[] = [];
   for (const model of MODELS) {
     const onnxBytes = readFileSync(fixturesDir('arch', 'onnx', `${model}.onnx`));

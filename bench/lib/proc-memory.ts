@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export const MB = 1e6;
 
@@ -14,6 +14,19 @@ export function readProcMemory(pid: number): { rssBytes: number; hwmBytes: numbe
   const rssBytes = kib('VmRSS');
   const hwmBytes = kib('VmHWM');
   return Number.isFinite(rssBytes) ? { rssBytes, hwmBytes } : null;
+}
+
+/**
+ * Resets the process's VmHWM to its current RSS (Linux: `5` into /proc/PID/clear_refs; needs
+ * permission over the process), so a later VmHWM covers only what follows. False if not allowed.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface RssSampler {

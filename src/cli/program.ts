@@ -53,7 +53,7 @@ export function buildProgram(cwd = process.cwd()): Command {
 
   program
     .command('graph')
-    .description('Build the GHN graph of an architecture: zoo:NAME, an .onnx file, or a GHN graph JSON.')
+    .description('Build the GHN graph of an architecture: zoo:NAME, an .onnx file, a canonical graph JSON or a GHN graph JSON.')
     .argument('<source>', 'zoo:NAME (torchvision builder name), model.onnx, or graph.json')
     .requiredOption('--ghn-graph <out.json>', 'where to write the GHN graph JSON')
     .option('--graph <out.json>', 'where to also write the canonical graph JSON')
