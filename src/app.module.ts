@@ -10,6 +10,7 @@ import { StorageModule } from './infra/storage/storage.module';
 import { TensorRuntimeModule } from './infra/tensor-runtime/tensor-runtime.module';
 import { ApiKeyGuard } from './modules/api-keys/api-key.guard';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { ArchitecturesModule } from './modules/architectures/architectures.module';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
 import { HealthModule } from './modules/health/health.module';
 import { JobsModule } from './modules/jobs/jobs.module';
@@ -27,6 +28,7 @@ export class AppModule {
         TensorRuntimeModule,
         ApiKeysModule,
         JobsModule,
+        ArchitecturesModule,
         CheckpointsModule,
         HealthModule,
       ],

@@ -1,0 +1,112 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiProblems } from '../../http/api-problems.decorator';
+import { decodeCursor, page } from '../../http/pagination';
+import { ServiceError } from '../service-error';
+import { toArchitectureDto } from './architecture.mapper';
+import { ArchitecturesService, type CreatedArchitecture } from './architectures.service';
+import {
+  ArchitectureDto,
+  ArchitecturePageDto,
+  CreateArchitectureDto,
+  GhnGraphQueryDto,
+  ListArchitecturesQueryDto,
+  UploadArchitectureDto,
+} from './dto/architecture.dto';
+import { GhnGraphJsonDto, GraphJsonDto } from './dto/graph-json.dto';
+
+@ApiTags('architectures')
+@ApiBearerAuth()
+@Controller('v1/architectures')
+export class ArchitecturesController {
+  constructor(private readonly architectures: ArchitecturesService) {}
+
+  /**
+   * Stores an architecture from the zoo, a canonical or GHN graph (JSON body), or an uploaded ONNX
+   * model or graph JSON file (multipart field `file`). Identical graphs are stored once: posting
+   * one again returns the existing architecture with 200.
+   */
+  @Post()
+  @ApiConsumes('application/json', 'multipart/form-data')
+  @ApiExtraModels(CreateArchitectureDto, UploadArchitectureDto)
+  // One schema serves every media type here: JSON bodies are CreateArchitectureDto, multipart ones UploadArchitectureDto.
+  @ApiBody({
+    description: 'application/json: CreateArchitectureDto; multipart/form-data: UploadArchitectureDto',
+    schema: { oneOf: [{ $ref: getSchemaPath(CreateArchitectureDto) }, { $ref: getSchemaPath(UploadArchitectureDto) }] },
+  })
+  @ApiCreatedResponse({ type: ArchitectureDto, description: 'Stored' })
+  @ApiOkResponse({ type: ArchitectureDto, description: 'An identical architecture already existed; it is returned' })
+  @ApiProblems(400, 404, 413, 415, 422)
+  async createArchitecture(@Body() body: CreateArchitectureDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<ArchitectureDto> {
+    const kind = req.is(['application/json', 'multipart/form-data']);
+    if (kind === false) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({"zoo"}, {"graph"} or {"ghnGraph"}) or multipart/form-data with a `file`');
+    const result: CreatedArchitecture = kind === 'multipart/form-data' ? await this.architectures.createFromUpload(req) : await this.architectures.create(body);
+    res.status(result.created ? 201 : 200);
+    if (result.created) res.setHeader('Location', `/v1/architectures/${result.architecture.id}`);
+    return toArchitectureDto(result.architecture);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ArchitecturePageDto })
+  @ApiProblems(400)
+  async listArchitectures(@Query() query: ListArchitecturesQueryDto): Promise<ArchitecturePageDto> {
+    const limit = query.limit ?? 50;
+    const rows = await this.architectures.list({ name: query.name, family: query.family, source: query.source }, limit + 1, decodeCursor(query.cursor));
+    const { items, nextCursor } = page(rows, limit);
+    return { items: items.map(toArchitectureDto), nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: ArchitectureDto })
+  @ApiProblems(400, 404)
+  async getArchitecture(@Param('id', new ParseUUIDPipe()) id: string): Promise<ArchitectureDto> {
+    return toArchitectureDto(await this.architectures.get(id));
+  }
+
+  /** The canonical graph document (weightsmith.graph/v1); 409 for a GHN-graph-only architecture. */
+  @Get(':id/graph')
+  @ApiOkResponse({ type: GraphJsonDto })
+  @ApiProblems(400, 404, 409)
+  async getArchitectureGraph(@Param('id', new ParseUUIDPipe()) id: string): Promise<GraphJsonDto> {
+    return this.architectures.graph(id);
+  }
+
+  /** The graph a GHN consumes, built by the official rules of `builder`, in the fixtures' JSON layout. */
+  @Get(':id/ghn-graph')
+  @ApiOkResponse({ type: GhnGraphJsonDto })
+  @ApiProblems(400, 404, 409, 422)
+  async getArchitectureGhnGraph(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: GhnGraphQueryDto): Promise<GhnGraphJsonDto> {
+    return this.architectures.ghnGraph(id, query.builder);
+  }
+
+  /** A picture of the graph laid out by Graphviz; 409 for a GHN-graph-only architecture. */
+  @Get(':id/graph.svg')
+  @Header('Content-Type', 'image/svg+xml')
+  @ApiProduces('image/svg+xml')
+  @ApiOkResponse({ description: 'SVG document', content: { 'image/svg+xml': { schema: { type: 'string' } } } })
+  @ApiProblems(400, 404, 409, 422)
+  async getArchitectureGraphSvg(@Param('id', new ParseUUIDPipe()) id: string): Promise<string> {
+    return this.architectures.svg(id);
+  }
+
+  /** Deletes the architecture; 409 while a checkpoint references it. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblems(400, 404, 409)
+  async deleteArchitecture(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    await this.architectures.delete(id);
+  }
+}
