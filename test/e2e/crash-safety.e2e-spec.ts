@@ -55,6 +55,8 @@ describe(`crash safety with a real server process (${databaseLabel()})`, () => {
     const { id, sha256 } = JSON.parse(created.body) as { id: string; sha256: string };
     await server.kill('SIGKILL');
     server = await startServerProcess(dataDir);
+    const listed = await request(server.url).get('/v1/checkpoints').set(auth()).expect(200);
+    expect(listed.body.items.map((c: { id: string }) => c.id)).toEqual([id]);
     const got = await request(server.url).get(`/v1/checkpoints/${id}`).set(auth()).expect(200);
     expect(got.body.sha256).toBe(sha256);
     const head = await request(server.url).head(`/v1/checkpoints/${id}/weights`).set(auth()).expect(200);
