@@ -4,6 +4,7 @@ import { Prisma } from '@prisma/client';
 import { CoreError } from '../../core/errors';
 import type { GhnGraphJson } from '../../core/graph/ghn';
 import type { GraphJson } from '../../core/graph/graph-json';
+import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
 import { ServiceError } from '../service-error';
@@ -35,17 +36,6 @@ function toArchitecture(row: Row): Architecture {
     summary: row.summary as unknown as ArchitectureSummary,
     createdAt: row.createdAt,
   };
-}
-
-/**
- * A foreign-key violation as Prisma reports it (P2003), or as the PGlite driver adapter does: it
- * passes PostgreSQL's SQLSTATE through (`cause: { kind: 'postgres', code: '23503' }`) and the
- * client does not translate it into a P-code.
- */
-function isForeignKeyViolation(e: unknown): boolean {
-  if (e instanceof Prisma.PrismaClientKnownRequestError) return e.code === 'P2003';
-  const cause = e instanceof Error && e.name === 'DriverAdapterError' ? (e.cause as { kind?: unknown; code?: unknown } | undefined) : undefined;
-  return cause?.kind === 'postgres' && cause.code === '23503';
 }
 
 /** JSON text for a jsonb column, which cannot hold the NUL character (nor can text columns). */

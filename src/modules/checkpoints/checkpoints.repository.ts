@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
+import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
 import { ServiceError } from '../service-error';
@@ -111,13 +112,18 @@ export class CheckpointsRepository {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.blobSha256}))`;
       const children = await tx.checkpointParent.findMany({ where: { parentId: id }, select: { childId: true }, take: 20 });
       const activeJobs = await tx.job.count({ where: { checkpointId: id, status: { in: ['queued', 'running'] } } });
-      if (children.length > 0 || activeJobs > 0) {
-        throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${children.length} derived checkpoint(s) and ${activeJobs} active job(s)`, {
+      const ghn = await tx.ghnModel.findUnique({ where: { checkpointId: id }, select: { id: true } });
+      if (children.length > 0 || activeJobs > 0 || ghn) {
+        throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${children.length} derived checkpoint(s), ${activeJobs} active job(s)${ghn ? ' and a GHN model' : ''}`, {
           referencedBy: children.map((c) => c.childId),
           activeJobs,
+          ...(ghn ? { ghnId: ghn.id } : {}),
         });
       }
-      await tx.checkpoint.delete({ where: { id } });
+      // A reference created after the checks above trips a foreign key (ON DELETE RESTRICT).
+      await tx.checkpoint.delete({ where: { id } }).catch((e: unknown) => {
+        throw isForeignKeyViolation(e) ? new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} became referenced while it was being deleted`) : e;
+      });
       const users = await tx.checkpoint.count({ where: { blobSha256: row.blobSha256 } });
       if (users > 0) return { removedBlob: null };
       await tx.blob.delete({ where: { sha256: row.blobSha256 } });
