@@ -1,3 +1,4 @@
+import type { LazyTensor } from '../../core/formats/tensor-set';
 import type { Dtype } from '../../core/tensor/dtypes';
 
 export interface ManifestEntry {
@@ -46,4 +47,19 @@ export interface CheckpointFilter {
   tag?: string;
   architectureId?: string;
   name?: string;
+}
+
+/** A checkpoint made by the service itself from computed tensors. */
+export interface ComputedCheckpoint {
+  name: string;
+  kind: string;
+  tensors: readonly LazyTensor[];
+  architectureId?: string | null;
+  parentIds?: string[];
+  tags?: string[];
+  metrics?: Record<string, number>;
+  /** Stored in the database record. */
+  metadata?: Record<string, unknown>;
+  /** Written into the safetensors header (`__metadata__`). */
+  safetensorsMetadata?: Record<string, unknown>;
 }

@@ -22,7 +22,7 @@ export class CheckpointsController {
   @ApiCreatedResponse({ type: CheckpointDetailDto })
   @ApiProblems(400, 404, 413, 415, 422)
   async createCheckpoint(@Req() req: Request): Promise<CheckpointDetailDto> {
-    return toCheckpointDetailDto(await this.checkpoints.upload(req));
+    return toCheckpointDetailDto((await this.checkpoints.upload(req)).checkpoint);
   }
 
   @Get()

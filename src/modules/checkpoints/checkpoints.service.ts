@@ -1,6 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Readable } from 'node:stream';
+import { writeTensorSetAsSafetensors } from '../../core/formats/open-checkpoint';
+import { readSafetensorsHeader } from '../../core/formats/safetensors';
+import { withFileSource } from '../../core/io/random-access';
 import { createStatsAccumulator, type TensorStats } from '../../core/tensor/tensor-stats';
 import type { BlobStore, ByteRange, StagedBlob } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
@@ -12,12 +15,21 @@ import { receiveMultipart } from '../../http/multipart-upload';
 import { JobsService } from '../jobs/jobs.service';
 import type { Job, JobContext } from '../jobs/job.types';
 import { ServiceError } from '../service-error';
-import type { Checkpoint, CheckpointFilter, ManifestEntry } from './checkpoint.types';
-import { ingestUpload } from './checkpoint-ingest';
+import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, ManifestEntry, NewCheckpoint } from './checkpoint.types';
+import { ingestUpload, type IngestedCheckpoint } from './checkpoint-ingest';
 import { parseUploadFields } from './checkpoint-fields';
 import { CheckpointsRepository } from './checkpoints.repository';
 
 export const STATISTICS_JOB = 'checkpoint.statistics';
+
+export interface UploadOptions<T> {
+  /** Checkpoint kind to record (default `uploaded`). */
+  kind?: string;
+  /** Extra multipart text fields accepted by the caller, passed to `prepare`. */
+  extraFields?: readonly string[];
+  /** Runs on the validated, converted upload before anything is stored; throwing refuses it. */
+  prepare?: (ingested: IngestedCheckpoint, extraFields: Record<string, string>) => Promise<T>;
+}
 
 @Injectable()
 export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap {
@@ -44,8 +56,12 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     if (removed > 0) this.logger.warn({ msg: 'removed unrecorded blobs', removed });
   }
 
-  /** Streams a multipart upload into the blob store, validates it, and records the checkpoint. */
-  async upload(req: Request): Promise<Checkpoint> {
+  /**
+   * Streams a multipart upload into the blob store, validates (and converts) it, and records the
+   * checkpoint. `options.prepare` lets another module check the converted tensors and its own
+   * extra fields before anything is stored (a refusal stores nothing).
+   */
+  async upload<T = undefined>(req: Request, options: UploadOptions<T> = {}): Promise<{ checkpoint: Checkpoint; prepared: T | undefined }> {
     const { fields, file } = await receiveMultipart<StagedBlob>(req, {
       fileField: 'file',
       maxFieldBytes: 256 * 1024,
@@ -58,36 +74,91 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     try {
       this.metrics.uploadedBytes.inc(file.stored.size);
       if (file.stored.size === 0) throw new ServiceError('FILE_EMPTY', 'the uploaded file is empty');
+      const extra: Record<string, string> = {};
+      for (const name of options.extraFields ?? []) {
+        if (name in fields) {
+          extra[name] = fields[name];
+          delete fields[name];
+        }
+      }
       const input = parseUploadFields(fields, file.filename);
-      if (input.architectureId && !(await this.repository.architectureExists(input.architectureId))) {
-        throw new ServiceError('ARCHITECTURE_NOT_FOUND', `architecture ${input.architectureId} does not exist`, { field: 'architectureId' });
-      }
-      if (input.parentIds.length > 0) {
-        const missing = await this.repository.missingCheckpoints(input.parentIds);
-        if (missing.length) throw new ServiceError('CHECKPOINT_NOT_FOUND', `parent checkpoint(s) ${missing.join(', ')} do not exist`, { field: 'parentIds', missing });
-      }
+      await this.checkReferences(input.architectureId, input.parentIds);
       const ingested = await ingestUpload(file.stored, file.filename, this.blobs, { maxHeaderBytes: this.config.limits.maxHeaderBytes });
       cleanup.add(ingested.staged);
-      const checkpoint = await this.repository.create(
+      const prepared = options.prepare ? await options.prepare(ingested, extra) : undefined;
+      const checkpoint = await this.record(
         {
           ...input,
-          kind: 'uploaded',
+          kind: options.kind ?? 'uploaded',
           originalFormat: ingested.originalFormat,
           sha256: ingested.staged.sha256,
           sizeBytes: ingested.staged.size,
           manifest: ingested.manifest,
           metadata: { ...ingested.metadata, ...(file.filename ? { sourceFilename: file.filename } : {}) },
         },
-        async () => {
-          await this.blobs.commit(ingested.staged);
-          cleanup.delete(ingested.staged);
-        },
+        ingested.staged,
+        cleanup,
       );
-      this.logger.log({ msg: 'checkpoint stored', id: checkpoint.id, sha256: checkpoint.sha256, bytes: checkpoint.sizeBytes, tensors: checkpoint.tensorCount });
-      return checkpoint;
+      return { checkpoint, prepared };
     } finally {
       for (const staged of cleanup) await this.blobs.discard(staged).catch(() => undefined);
     }
+  }
+
+  /**
+   * Stores tensors computed by the service (initializations, soups, ...) as a new checkpoint:
+   * streamed to a temporary safetensors file, then published and recorded like an upload.
+   */
+  async storeComputed(input: ComputedCheckpoint): Promise<Checkpoint> {
+    await this.checkReferences(input.architectureId ?? null, input.parentIds ?? []);
+    const target = this.blobs.tempPath('.safetensors');
+    const cleanup = new Set<StagedBlob>();
+    try {
+      await writeTensorSetAsSafetensors({ format: 'safetensors', tensors: input.tensors, metadata: input.safetensorsMetadata ?? {} }, target);
+      const staged = await this.blobs.adopt(target);
+      cleanup.add(staged);
+      const header = await withFileSource(staged.path, (source) => readSafetensorsHeader(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
+      return await this.record(
+        {
+          name: input.name,
+          kind: input.kind,
+          originalFormat: 'safetensors',
+          sha256: staged.sha256,
+          sizeBytes: staged.size,
+          architectureId: input.architectureId ?? null,
+          manifest: header.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteOffset: t.byteOffset, byteLength: t.byteLength })),
+          metadata: input.metadata ?? {},
+          metrics: input.metrics ?? {},
+          tags: input.tags ?? [],
+          parentIds: input.parentIds ?? [],
+        },
+        staged,
+        cleanup,
+      );
+    } finally {
+      await this.blobs.discard(target).catch(() => undefined);
+      for (const staged of cleanup) await this.blobs.discard(staged).catch(() => undefined);
+    }
+  }
+
+  private async checkReferences(architectureId: string | null, parentIds: string[]): Promise<void> {
+    if (architectureId && !(await this.repository.architectureExists(architectureId))) {
+      throw new ServiceError('ARCHITECTURE_NOT_FOUND', `architecture ${architectureId} does not exist`, { field: 'architectureId' });
+    }
+    if (parentIds.length > 0) {
+      const missing = await this.repository.missingCheckpoints(parentIds);
+      if (missing.length) throw new ServiceError('CHECKPOINT_NOT_FOUND', `parent checkpoint(s) ${missing.join(', ')} do not exist`, { field: 'parentIds', missing });
+    }
+  }
+
+  /** Publishes the staged bytes and records the checkpoint (one transaction, per-blob lock). */
+  private async record(input: NewCheckpoint, staged: StagedBlob, cleanup: Set<StagedBlob>): Promise<Checkpoint> {
+    const checkpoint = await this.repository.create(input, async () => {
+      await this.blobs.commit(staged);
+      cleanup.delete(staged);
+    });
+    this.logger.log({ msg: 'checkpoint stored', id: checkpoint.id, kind: checkpoint.kind, sha256: checkpoint.sha256, bytes: checkpoint.sizeBytes, tensors: checkpoint.tensorCount });
+    return checkpoint;
   }
 
   async get(id: string): Promise<Checkpoint> {
