@@ -12,6 +12,7 @@ import { ApiKeyGuard } from './modules/api-keys/api-key.guard';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { ArchitecturesModule } from './modules/architectures/architectures.module';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
+import { GhnsModule } from './modules/ghns/ghns.module';
 import { HealthModule } from './modules/health/health.module';
 import { JobsModule } from './modules/jobs/jobs.module';
 
@@ -30,6 +31,7 @@ export class AppModule {
         JobsModule,
         ArchitecturesModule,
         CheckpointsModule,
+        GhnsModule,
         HealthModule,
       ],
       providers: [

@@ -1,4 +1,5 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { OFFICIAL_GHNS, type OfficialGhnName } from '../core/ghn-hub/official-ghns';
 import { errorLine, printJson, resolveArg, UsageError } from './cli-io';
 
 /** Exit statuses: 1 when a command fails, 2 for a usage or configuration error. */
@@ -62,6 +63,21 @@ export function buildProgram(cwd = process.cwd()): Command {
     .action(async (source: string, opts: { ghnGraph: string; graph?: string; builder: 'ghn3' | 'ppuda'; veCutoff?: number }) => {
       const { runGraphCommand } = await import('./commands/graph');
       printJson(await runGraphCommand(source, opts, path));
+    });
+
+  program
+    .command('ghn')
+    .description('Graph hypernetworks: fetch the official checkpoints.')
+    .command('fetch')
+    .description('Download an official GHN checkpoint from the Hugging Face Hub, refusing it unless it matches the sha256 the hub publishes; write it to a file or upload it to a server.')
+    .addArgument(new Argument('<name>', 'official GHN').choices(OFFICIAL_GHNS))
+    .option('--out <file>', 'where to write it (default ./<name>.pt, or no file when --server is given)')
+    .option('--server <url>', 'upload it to this Weightsmith server (POST /v1/ghns, named <name>)')
+    .option('--api-key <key>', 'API key for --server')
+    .option('--hub <url>', 'hub base URL (default WEIGHTSMITH_GHN_HUB_URL, else https://huggingface.co)')
+    .action(async (name: OfficialGhnName, opts: { out?: string; server?: string; apiKey?: string; hub?: string }) => {
+      const { ghnFetch } = await import('./commands/ghn-fetch');
+      printJson(await ghnFetch(name, opts, path));
     });
 
   return program;

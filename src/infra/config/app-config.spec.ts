@@ -28,13 +28,24 @@ describe('loadConfig', () => {
       limits: { maxUploadBytes: 4 * 1024 ** 3, maxJsonBodyBytes: 1024 ** 2, rateLimitPerMinute: 1200 },
       jobs: { enabled: true },
       log: { level: 'info', format: 'json' },
+      ghn: { defaultName: null, hubUrl: 'https://huggingface.co' },
     });
     expect(config.jobs.staleAfterMs).toBeGreaterThan(config.jobs.heartbeatMs);
   });
 
   it('treats empty and blank variables as unset', () => {
     const blank = loadConfig(
-      { PORT: '', WEIGHTSMITH_DATA_DIR: '  ', DATABASE_URL: '', WEIGHTSMITH_BACKEND: '', WEIGHTSMITH_AUTH: '', WEIGHTSMITH_ADMIN_KEY: ' ', WEIGHTSMITH_MAX_UPLOAD_BYTES: '' },
+      {
+        PORT: '',
+        WEIGHTSMITH_DATA_DIR: '  ',
+        DATABASE_URL: '',
+        WEIGHTSMITH_BACKEND: '',
+        WEIGHTSMITH_AUTH: '',
+        WEIGHTSMITH_ADMIN_KEY: ' ',
+        WEIGHTSMITH_MAX_UPLOAD_BYTES: '',
+        WEIGHTSMITH_DEFAULT_GHN: '',
+        WEIGHTSMITH_GHN_HUB_URL: ' ',
+      },
       CWD,
     );
     expect(blank).toEqual(loadConfig({}, CWD));
@@ -53,6 +64,8 @@ describe('loadConfig', () => {
         WEIGHTSMITH_RATE_LIMIT_PER_MINUTE: '0',
         WEIGHTSMITH_JOBS: 'off',
         WEIGHTSMITH_LOG_FORMAT: 'pretty',
+        WEIGHTSMITH_DEFAULT_GHN: 'ghn3xlm16',
+        WEIGHTSMITH_GHN_HUB_URL: 'http://127.0.0.1:8080/mirror/',
       },
       CWD,
     );
@@ -65,6 +78,7 @@ describe('loadConfig', () => {
       limits: { maxUploadBytes: 512 * 1024 ** 2, rateLimitPerMinute: 0 },
       jobs: { enabled: false },
       log: { format: 'pretty' },
+      ghn: { defaultName: 'ghn3xlm16', hubUrl: 'http://127.0.0.1:8080/mirror' },
     });
     expect(loadConfig({ WEIGHTSMITH_DATA_DIR: '/var/lib/ws', DATABASE_URL: 'postgres://h/db' }, CWD)).toMatchObject({
       dataDir: '/var/lib/ws',
@@ -83,6 +97,9 @@ describe('loadConfig', () => {
     [{ WEIGHTSMITH_JOB_HEARTBEAT_MS: '5000', WEIGHTSMITH_JOB_STALE_AFTER_MS: '5000' }, /STALE_AFTER_MS must be larger/],
     [{ WEIGHTSMITH_JOBS: 'maybe' }, /WEIGHTSMITH_JOBS/],
     [{ WEIGHTSMITH_MAX_UPLOAD_BYTES: 'lots' }, /WEIGHTSMITH_MAX_UPLOAD_BYTES/],
+    [{ WEIGHTSMITH_DEFAULT_GHN: 'g'.repeat(201) }, /WEIGHTSMITH_DEFAULT_GHN/],
+    [{ WEIGHTSMITH_GHN_HUB_URL: 'ftp://mirror' }, /WEIGHTSMITH_GHN_HUB_URL must be an http/],
+    [{ WEIGHTSMITH_GHN_HUB_URL: 'huggingface.co' }, /WEIGHTSMITH_GHN_HUB_URL/],
   ])('rejects %j', (env, pattern) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_GHN_HUB_URL } from '../../core/ghn-hub';
 
 /**
  * The one place that reads the environment. Everything is validated here, once, at start; the rest
@@ -27,6 +28,12 @@ export interface AppConfig {
   };
   jobs: { enabled: boolean; pollMs: number; heartbeatMs: number; staleAfterMs: number };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
+  ghn: {
+    /** Name of the GHN used when a request names none; null means the most recently added one. */
+    defaultName: string | null;
+    /** Where `ghn fetch` downloads official checkpoints from (a Hugging Face Hub layout). */
+    hubUrl: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -89,6 +96,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
   const adminKey = get('WEIGHTSMITH_ADMIN_KEY') ?? null;
   if (adminKey !== null && adminKey.length < 24) problems.push('WEIGHTSMITH_ADMIN_KEY must be at least 24 characters');
 
+  const defaultGhn = get('WEIGHTSMITH_DEFAULT_GHN') ?? null;
+  if (defaultGhn !== null && defaultGhn.length > 200) problems.push('WEIGHTSMITH_DEFAULT_GHN must be a GHN name of at most 200 characters');
+  const hubUrl = (get('WEIGHTSMITH_GHN_HUB_URL') ?? DEFAULT_GHN_HUB_URL).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(hubUrl)) problems.push('WEIGHTSMITH_GHN_HUB_URL must be an http:// or https:// URL');
+
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
     host: get('HOST') ?? '0.0.0.0',
@@ -114,6 +126,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       level: oneOf('WEIGHTSMITH_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
       format: oneOf('WEIGHTSMITH_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     },
+    ghn: { defaultName: defaultGhn, hubUrl },
   };
   if (config.jobs.staleAfterMs <= config.jobs.heartbeatMs) {
     problems.push('WEIGHTSMITH_JOB_STALE_AFTER_MS must be larger than WEIGHTSMITH_JOB_HEARTBEAT_MS');

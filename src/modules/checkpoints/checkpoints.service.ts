@@ -22,13 +22,21 @@ import { CheckpointsRepository } from './checkpoints.repository';
 
 export const STATISTICS_JOB = 'checkpoint.statistics';
 
+/** What `prepare` learns about the upload itself. */
+export interface UploadContext {
+  /** The checkpoint's name: the `name` field, else the file name without its extension. */
+  name: string;
+  /** sha256 of the bytes as uploaded, before any conversion to safetensors. */
+  sourceSha256: string;
+}
+
 export interface UploadOptions<T> {
   /** Checkpoint kind to record (default `uploaded`). */
   kind?: string;
   /** Extra multipart text fields accepted by the caller, passed to `prepare`. */
   extraFields?: readonly string[];
   /** Runs on the validated, converted upload before anything is stored; throwing refuses it. */
-  prepare?: (ingested: IngestedCheckpoint, extraFields: Record<string, string>) => Promise<T>;
+  prepare?: (ingested: IngestedCheckpoint, extraFields: Record<string, string>, upload: UploadContext) => Promise<T>;
 }
 
 @Injectable()
@@ -85,7 +93,7 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
       await this.checkReferences(input.architectureId, input.parentIds);
       const ingested = await ingestUpload(file.stored, file.filename, this.blobs, { maxHeaderBytes: this.config.limits.maxHeaderBytes });
       cleanup.add(ingested.staged);
-      const prepared = options.prepare ? await options.prepare(ingested, extra) : undefined;
+      const prepared = options.prepare ? await options.prepare(ingested, extra, { name: input.name, sourceSha256: file.stored.sha256 }) : undefined;
       const checkpoint = await this.record(
         {
           ...input,

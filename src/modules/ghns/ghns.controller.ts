@@ -1,0 +1,67 @@
+import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiProblems } from '../../http/api-problems.decorator';
+import { decodeCursor, page } from '../../http/pagination';
+import { GhnDto, GhnPageDto, ListGhnsQueryDto, UploadGhnDto } from './dto/ghn.dto';
+import { toGhnDto } from './ghn.mapper';
+import { GhnsService } from './ghns.service';
+
+@ApiTags('ghns')
+@ApiBearerAuth()
+@Controller('v1/ghns')
+export class GhnsController {
+  constructor(private readonly ghns: GhnsService) {}
+
+  /**
+   * Registers a GHN from an official checkpoint (multipart field `file`), stored as a checkpoint of
+   * kind `ghn`. 422 GHN_INVALID when its config (given, stored in the file, or inferred) does not
+   * describe exactly its tensors; 409 GHN_NAME_TAKEN for a name in use. Nothing is stored on failure.
+   */
+  @Post()
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: UploadGhnDto })
+  @ApiCreatedResponse({ type: GhnDto })
+  @ApiProblems(400, 409, 413, 415, 422)
+  async createGhn(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<GhnDto> {
+    const ghn = await this.ghns.upload(req);
+    res.setHeader('Location', `/v1/ghns/${ghn.id}`);
+    return toGhnDto(ghn, await this.ghns.defaultId());
+  }
+
+  @Get()
+  @ApiOkResponse({ type: GhnPageDto })
+  @ApiProblems(400)
+  async listGhns(@Query() query: ListGhnsQueryDto): Promise<GhnPageDto> {
+    const limit = query.limit ?? 50;
+    const rows = await this.ghns.list({ name: query.name }, limit + 1, decodeCursor(query.cursor));
+    const { items, nextCursor } = page(rows, limit);
+    const defaultId = await this.ghns.defaultId();
+    return { items: items.map((g) => toGhnDto(g, defaultId)), nextCursor };
+  }
+
+  /** The GHN used when a request names none: WEIGHTSMITH_DEFAULT_GHN, else the most recent one. */
+  @Get('default')
+  @ApiOkResponse({ type: GhnDto })
+  @ApiProblems(404)
+  async getDefaultGhn(): Promise<GhnDto> {
+    const ghn = await this.ghns.getDefault();
+    return toGhnDto(ghn, ghn.id);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: GhnDto })
+  @ApiProblems(400, 404)
+  async getGhn(@Param('id', new ParseUUIDPipe()) id: string): Promise<GhnDto> {
+    return toGhnDto(await this.ghns.get(id), await this.ghns.defaultId());
+  }
+
+  /** Deletes the GHN and its weights' checkpoint; 409 GHN_IN_USE while an initialization references it. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblems(400, 404, 409)
+  async deleteGhn(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    await this.ghns.delete(id);
+  }
+}
