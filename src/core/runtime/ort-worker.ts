@@ -1,0 +1,104 @@
+import { Worker } from 'node:worker_threads';
+import { CoreError } from '../errors';
+
+/** A tensor as it crosses the thread boundary (onnxruntime's type names). */
+export interface WireTensor {
+  type: string;
+  data: ArrayBufferView & ArrayLike<number | bigint>;
+  dims: number[];
+}
+
+/**
+ * The worker's program, plain CommonJS evaluated in the thread (no build step needed): it owns one
+ * onnxruntime-node session. onnxruntime-node runs inference synchronously on the calling thread,
+ * so a worker keeps the caller's event loop free; it also gives the session a normal JS realm
+ * (under Jest's VM sandbox, onnxruntime-common rejects the typed arrays its native binding makes).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+let session;
+parentPort.on('message', async (msg) => {
+  try {
+    if (msg.type === 'load') {
+      session = await ort.InferenceSession.create(new Uint8Array(msg.model), msg.options);
+      parentPort.postMessage({ id: msg.id });
+    } else if (msg.type === 'run') {
+      const feeds = {};
+      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const results = await session.run(feeds);
+      const outputs = {};
+      for (const [name, t] of Object.entries(results)) outputs[name] = { type: t.type, data: t.data, dims: Array.from(t.dims) };
+      parentPort.postMessage({ id: msg.id, outputs });
+    } else if (msg.type === 'release') {
+      if (session) await session.release();
+      session = undefined;
+      parentPort.postMessage({ id: msg.id });
+    }
+  } catch (e) {
+    parentPort.postMessage({ id: msg.id, error: String((e && e.message) || e) });
+  }
+});
+`;
+
+interface Reply {
+  id: number;
+  error?: string;
+  outputs?: Record<string, WireTensor>;
+}
+
+/** One onnxruntime session in a worker thread, driven by request/response messages. */
+export class OrtWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor() {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: require.resolve('onnxruntime-node') } });
+    this.worker.unref();
+    this.worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (reply.error !== undefined) waiter.reject(new CoreError('INFERENCE_FAILED', `onnxruntime: ${reply.error}`));
+      else waiter.resolve(reply);
+    });
+    const fail = (e: Error): void => {
+      this.failure = new CoreError('INFERENCE_FAILED', `the onnxruntime worker stopped: ${e.message}`);
+      for (const waiter of this.pending.values()) waiter.reject(this.failure);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+  }
+
+  /** Loads the model (its buffer is transferred to the worker). */
+  async load(model: Uint8Array, options: Record<string, unknown>): Promise<void> {
+    // Small protobuf outputs are views into a shared pool (Buffer#slice would not copy either).
+    const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : new Uint8Array(model);
+    await this.request({ type: 'load', model: owned.buffer, options }, [owned.buffer as ArrayBuffer]);
+  }
+
+  async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+    const reply = await this.request({ type: 'run', feeds });
+    return reply.outputs ?? {};
+  }
+
+  /** Releases the session and stops the thread. */
+  async close(): Promise<void> {
+    if (!this.failure) await this.request({ type: 'release' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+
+  private request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+}
