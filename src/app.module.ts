@@ -14,6 +14,8 @@ import { ArchitecturesModule } from './modules/architectures/architectures.modul
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
 import { GhnsModule } from './modules/ghns/ghns.module';
 import { HealthModule } from './modules/health/health.module';
+import { InitializationsModule } from './modules/initializations/initializations.module';
+import { InferenceModule } from './modules/inference/inference.module';
 import { JobsModule } from './modules/jobs/jobs.module';
 
 @Module({})
@@ -32,6 +34,8 @@ export class AppModule {
         ArchitecturesModule,
         CheckpointsModule,
         GhnsModule,
+        InitializationsModule,
+        InferenceModule,
         HealthModule,
       ],
       providers: [

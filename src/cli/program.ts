@@ -66,6 +66,42 @@ export function buildProgram(cwd = process.cwd()): Command {
     });
 
   program
+    .command('infer')
+    .description('Run an architecture with a checkpoint on the inputs of a safetensors file; write the outputs (by the graph\'s output names) to a safetensors file.')
+    .requiredOption('--arch <source>', 'zoo:NAME, model.onnx, or a canonical graph JSON')
+    .requiredOption('--weights <file>', 'checkpoint (safetensors, torch, ONNX initializers), bound by tensor name')
+    .requiredOption('--input <file>', 'safetensors file holding a tensor per graph input (e.g. `input`)')
+    .requiredOption('--out <file>', 'output .safetensors file (written atomically)')
+    .addOption(new Option('--engine <engine>', 'inference engine (default onnxruntime; tfjs when --backend is given)').choices(['tfjs', 'onnxruntime']))
+    .addOption(new Option('--backend <name>', 'TF.js backend of the tfjs engine (default wasm)').choices(['wasm', 'cpu', 'webgpu']))
+    .action(async (opts: { arch: string; weights: string; input: string; out: string; engine?: 'tfjs' | 'onnxruntime'; backend?: 'wasm' | 'cpu' | 'webgpu' }) => {
+      const { runInfer } = await import('./commands/infer');
+      printJson(await runInfer(opts, path));
+    });
+
+  program
+    .command('predict')
+    .description('Predict an architecture\'s parameters with a GHN; write them as safetensors with PyTorch state_dict names, filled as the server fills them (unpredicted parameters torch-default, BatchNorm statistics mean 0, var 1).')
+    .requiredOption('--ghn <file>', 'GHN checkpoint (safetensors, .pt, joblib)')
+    .option('--config <file>', "GHN config JSON ({impl, graph_builder, ctor_config}, the fixtures' layout); default: the file's own, else inferred from its tensors")
+    .requiredOption('--arch <source>', 'zoo:NAME, model.onnx, a canonical graph JSON or a GHN graph JSON')
+    .requiredOption('--out <file>', 'output .safetensors file (written atomically)')
+    .addOption(new Option('--builder <name>', 'GHN graph builder (default: the GHN config\'s)').choices(['ghn3', 'ppuda']))
+    .addOption(
+      new Option('--seed <n>', 'seed of the random values (ViT class-token row, unpredicted parameters)')
+        .default(0)
+        .argParser((v: string) => {
+          if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('expected an integer ≥ 0');
+          return Number(v);
+        }),
+    )
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow', 'auto']).default('wasm'))
+    .action(async (opts: { ghn: string; config?: string; arch: string; out: string; builder?: 'ghn3' | 'ppuda'; seed: number; backend: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow' | 'auto' }) => {
+      const { runPredictCommand } = await import('./commands/predict');
+      printJson(await runPredictCommand(opts, path));
+    });
+
+  program
     .command('ghn')
     .description('Graph hypernetworks: fetch the official checkpoints.')
     .command('fetch')

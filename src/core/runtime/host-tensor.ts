@@ -78,7 +78,8 @@ export function hostTensorFromBytes(dtype: Dtype, shape: readonly number[], byte
       `${bytes.byteLength} bytes given for a ${dtype} tensor of shape [${shape.join(', ')}] (${numElements(shape) * size} expected)`,
     );
   }
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice() is a view).
+  const aligned = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   const Ctor = ARRAY_TYPES[dtype];
   return { dtype, shape: [...shape], data: new Ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, bytes.byteLength / size) };
 }

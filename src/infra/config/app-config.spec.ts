@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       jobs: { enabled: true },
       log: { level: 'info', format: 'json' },
       ghn: { defaultName: null, hubUrl: 'https://huggingface.co' },
+      inference: { defaultEngine: 'auto', maxInferBodyBytes: 64 * 1024 ** 2 },
     });
     expect(config.jobs.staleAfterMs).toBeGreaterThan(config.jobs.heartbeatMs);
   });
@@ -66,6 +67,8 @@ describe('loadConfig', () => {
         WEIGHTSMITH_LOG_FORMAT: 'pretty',
         WEIGHTSMITH_DEFAULT_GHN: 'ghn3xlm16',
         WEIGHTSMITH_GHN_HUB_URL: 'http://127.0.0.1:8080/mirror/',
+        WEIGHTSMITH_DEFAULT_ENGINE: 'tfjs',
+        WEIGHTSMITH_MAX_INFER_BYTES: '16MiB',
       },
       CWD,
     );
@@ -79,6 +82,7 @@ describe('loadConfig', () => {
       jobs: { enabled: false },
       log: { format: 'pretty' },
       ghn: { defaultName: 'ghn3xlm16', hubUrl: 'http://127.0.0.1:8080/mirror' },
+      inference: { defaultEngine: 'tfjs', maxInferBodyBytes: 16 * 1024 ** 2 },
     });
     expect(loadConfig({ WEIGHTSMITH_DATA_DIR: '/var/lib/ws', DATABASE_URL: 'postgres://h/db' }, CWD)).toMatchObject({
       dataDir: '/var/lib/ws',
@@ -100,6 +104,8 @@ describe('loadConfig', () => {
     [{ WEIGHTSMITH_DEFAULT_GHN: 'g'.repeat(201) }, /WEIGHTSMITH_DEFAULT_GHN/],
     [{ WEIGHTSMITH_GHN_HUB_URL: 'ftp://mirror' }, /WEIGHTSMITH_GHN_HUB_URL must be an http/],
     [{ WEIGHTSMITH_GHN_HUB_URL: 'huggingface.co' }, /WEIGHTSMITH_GHN_HUB_URL/],
+    [{ WEIGHTSMITH_DEFAULT_ENGINE: 'torch' }, /WEIGHTSMITH_DEFAULT_ENGINE.*one of auto, tfjs, onnxruntime/],
+    [{ WEIGHTSMITH_MAX_INFER_BYTES: '3GiB' }, /WEIGHTSMITH_MAX_INFER_BYTES/],
   ])('rejects %j', (env, pattern) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);

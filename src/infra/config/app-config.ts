@@ -7,6 +7,8 @@ import { DEFAULT_GHN_HUB_URL } from '../../core/ghn-hub';
  */
 export const TENSOR_BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
 export type TensorBackendChoice = (typeof TENSOR_BACKENDS)[number];
+export const INFERENCE_ENGINES = ['auto', 'tfjs', 'onnxruntime'] as const;
+export type InferenceEngineChoice = (typeof INFERENCE_ENGINES)[number];
 
 export interface AppConfig {
   port: number;
@@ -28,6 +30,12 @@ export interface AppConfig {
   };
   jobs: { enabled: boolean; pollMs: number; heartbeatMs: number; staleAfterMs: number };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
+  inference: {
+    /** Engine of deployments that ask for `auto` (`auto` here: measured default, see the README). */
+    defaultEngine: InferenceEngineChoice;
+    /** Body limit of the Open Inference Protocol infer route (JSON or binary tensors). */
+    maxInferBodyBytes: number;
+  };
   ghn: {
     /** Name of the GHN used when a request names none; null means the most recently added one. */
     defaultName: string | null;
@@ -125,6 +133,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     log: {
       level: oneOf('WEIGHTSMITH_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
       format: oneOf('WEIGHTSMITH_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+    },
+    inference: {
+      defaultEngine: oneOf('WEIGHTSMITH_DEFAULT_ENGINE', INFERENCE_ENGINES, 'auto'),
+      maxInferBodyBytes: int('WEIGHTSMITH_MAX_INFER_BYTES', 64 * MiB, 1024, 2 * GiB, true),
     },
     ghn: { defaultName: defaultGhn, hubUrl },
   };

@@ -1,10 +1,14 @@
-import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Res, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Query, Res, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
+import { ServiceError } from '../service-error';
 import type { Checkpoint } from './checkpoint.types';
 import { CheckpointsService } from './checkpoints.service';
 import { TensorStatisticsDto } from './dto/checkpoint.dto';
+
+/** Formats GET weights can answer in. */
+const WEIGHT_FORMATS = ['safetensors', 'onnx'] as const;
 
 @ApiTags('checkpoints')
 @ApiBearerAuth()
@@ -12,22 +16,32 @@ import { TensorStatisticsDto } from './dto/checkpoint.dto';
 export class CheckpointWeightsController {
   constructor(private readonly checkpoints: CheckpointsService) {}
 
-  /** Downloads the safetensors bytes; supports ETag/If-None-Match and a single Range. */
+  /**
+   * Downloads the safetensors bytes; supports ETag/If-None-Match and a single Range. With
+   * `?format=onnx`: the checkpoint's architecture as an ONNX model with these weights embedded (no
+   * Range; 409 without an executable architecture, 422 when the weights do not fit it).
+   */
   @Get('weights')
   @ApiProduces('application/octet-stream')
+  @ApiQuery({ name: 'format', required: false, enum: WEIGHT_FORMATS, description: 'safetensors (default) or onnx (the architecture graph with the weights embedded)' })
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end' })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'ETag (the sha256) from an earlier download' })
   @ApiResponse({ status: 200, description: 'The whole file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
   @ApiResponse({ status: 206, description: 'The requested range', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
   @ApiResponse({ status: 304, description: 'Not modified' })
-  @ApiProblems(400, 404, 416)
+  @ApiProblems(400, 404, 409, 416, 422)
   async downloadCheckpointWeights(
     @Param('id', new ParseUUIDPipe()) id: string,
+    @Query('format') format: string | undefined,
     @Headers('range') range: string | undefined,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile | undefined> {
+    if (format !== undefined && !(WEIGHT_FORMATS as readonly string[]).includes(format)) {
+      throw new ServiceError('VALIDATION_FAILED', `format must be one of ${WEIGHT_FORMATS.join(', ')}`, { field: 'format' });
+    }
     const checkpoint = await this.checkpoints.get(id);
+    if (format === 'onnx') return this.downloadOnnx(checkpoint, ifNoneMatch, res);
     if (this.prepareHeaders(checkpoint, ifNoneMatch, res)) return undefined;
     const byteRange = this.checkpoints.resolveRange(range, checkpoint.sizeBytes);
     if (byteRange) {
@@ -61,6 +75,20 @@ export class CheckpointWeightsController {
     const entry = this.checkpoints.tensorEntry(checkpoint, name);
     const stats = await this.checkpoints.tensorStatistics(checkpoint, entry);
     return { name: entry.name, dtype: entry.dtype, shape: entry.shape, ...stats };
+  }
+
+  /** The ONNX export, built on request (deterministic: its ETag derives from the weights' sha256). */
+  private async downloadOnnx(checkpoint: Checkpoint, ifNoneMatch: string | undefined, res: Response): Promise<StreamableFile | undefined> {
+    const etag = `"${checkpoint.sha256}.onnx"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*')) {
+      res.status(304);
+      return undefined;
+    }
+    const bytes = await this.checkpoints.exportOnnx(checkpoint);
+    res.setHeader('Content-Disposition', `attachment; filename="${checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_')}.onnx"`);
+    return new StreamableFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { type: 'application/octet-stream', length: bytes.byteLength });
   }
 
   /** Sets caching headers; returns true when the client's copy is current (304 sent). */

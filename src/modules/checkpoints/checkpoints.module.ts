@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ArchitecturesModule } from '../architectures/architectures.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { CheckpointWeightsController } from './checkpoint-weights.controller';
 import { CheckpointsController } from './checkpoints.controller';
@@ -6,7 +7,7 @@ import { CheckpointsRepository } from './checkpoints.repository';
 import { CheckpointsService } from './checkpoints.service';
 
 @Module({
-  imports: [JobsModule],
+  imports: [JobsModule, ArchitecturesModule],
   controllers: [CheckpointsController, CheckpointWeightsController],
   providers: [CheckpointsRepository, CheckpointsService],
   exports: [CheckpointsService],

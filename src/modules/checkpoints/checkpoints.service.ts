@@ -2,7 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleI
 import type { Request } from 'express';
 import type { Readable } from 'node:stream';
 import { writeTensorSetAsSafetensors } from '../../core/formats/open-checkpoint';
-import { readSafetensorsHeader } from '../../core/formats/safetensors';
+import { isCoreError } from '../../core/errors';
+import { MAX_PROTOBUF_BYTES } from '../../core/formats/onnx/onnx-codec';
+import { readSafetensors, readSafetensorsHeader } from '../../core/formats/safetensors';
+import { parseGraphJson } from '../../core/graph/graph-json';
+import { encodeGraphAsOnnx } from '../../core/runtime/ir-to-onnx';
+import { tensorSetWeights, usedInitializers } from '../../core/runtime/weights';
 import { withFileSource } from '../../core/io/random-access';
 import { createStatsAccumulator, type TensorStats } from '../../core/tensor/tensor-stats';
 import type { BlobStore, ByteRange, StagedBlob } from '../../core/storage/blob-store.port';
@@ -12,6 +17,7 @@ import { Metrics } from '../../infra/metrics/metrics';
 import { BLOB_STORE } from '../../infra/storage/storage.module';
 import type { Cursor } from '../../http/pagination';
 import { receiveMultipart } from '../../http/multipart-upload';
+import { ArchitecturesService } from '../architectures/architectures.service';
 import { JobsService } from '../jobs/jobs.service';
 import type { Job, JobContext } from '../jobs/job.types';
 import { ServiceError } from '../service-error';
@@ -49,6 +55,7 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     private readonly metrics: Metrics,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly architectures: ArchitecturesService,
   ) {}
 
   onModuleInit(): void {
@@ -207,6 +214,41 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
 
   openWeights(checkpoint: Checkpoint, range: ByteRange | null): Readable {
     return this.blobs.read(checkpoint.sha256, range ?? undefined);
+  }
+
+  /**
+   * The checkpoint as an ONNX model: its architecture's graph with these weights embedded (bound by
+   * state_dict name). 409 CHECKPOINT_NOT_EXPORTABLE without an architecture or past protobuf's
+   * 2 GiB, 409 ARCHITECTURE_NOT_EXECUTABLE for a GHN-graph-only one, 422
+   * CHECKPOINT_ARCHITECTURE_MISMATCH when the weights do not fit the graph.
+   */
+  async exportOnnx(checkpoint: Checkpoint): Promise<Uint8Array> {
+    if (!checkpoint.architectureId) {
+      throw new ServiceError('CHECKPOINT_NOT_EXPORTABLE', `checkpoint ${checkpoint.id} has no architecture, so there is no graph to export as ONNX; download it as safetensors`, {
+        reason: 'no-architecture',
+      });
+    }
+    const graph = parseGraphJson(await this.architectures.graph(checkpoint.architectureId));
+    const used = usedInitializers(graph);
+    const names = new Set(used.flatMap((i) => (i.aliasOf ? [i.name, i.aliasOf] : [i.name])));
+    const bytes = checkpoint.manifest.filter((t) => names.has(t.name)).reduce((n, t) => n + t.byteLength, 0);
+    if (bytes > MAX_PROTOBUF_BYTES - 64 * 1024 * 1024) {
+      throw new ServiceError('CHECKPOINT_NOT_EXPORTABLE', `the weights take ${bytes} bytes: an ONNX file with embedded weights is limited to 2 GiB`, { reason: 'too-large', bytes });
+    }
+    const weights = await withFileSource(this.blobs.localPath(checkpoint.sha256), async (source) =>
+      tensorSetWeights(await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }), names),
+    );
+    try {
+      return encodeGraphAsOnnx(graph, weights);
+    } catch (e) {
+      if (isCoreError(e) && (e.code === 'TENSOR_NOT_FOUND' || e.code === 'INVALID_ARGUMENT')) {
+        throw new ServiceError('CHECKPOINT_ARCHITECTURE_MISMATCH', `checkpoint ${checkpoint.id} does not fit architecture ${checkpoint.architectureId}: ${e.message}`, {
+          architectureId: checkpoint.architectureId,
+          ...e.details,
+        });
+      }
+      throw e;
+    }
   }
 
   tensorEntry(checkpoint: Checkpoint, name: string): ManifestEntry {

@@ -1,0 +1,150 @@
+import { applyDecorators, Controller, Get, HttpCode, Param, Post, Req, Res, StreamableFile, UseFilters } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Public, RequireScope } from '../../http/auth.decorators';
+import { OipInferRequestDto, OipErrorDto, OipInferResponseDto, OipModelMetadataDto, OipModelReadyDto, OipServerLiveDto, OipServerMetadataDto, OipServerReadyDto } from './dto/oip.dto';
+import { inferBodyOf } from './infer-body';
+import { InferenceService } from './inference.service';
+import { OipErrorFilter } from './oip-error.filter';
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid request (shape, datatype, data length, JSON)', 401: 'Missing or invalid API key', 403: 'The API key lacks the read scope',
+  404: 'Unknown model or version', 413: 'Body over WEIGHTSMITH_MAX_INFER_BYTES', 500: 'The engine failed', 503: 'Queue full, model unloading, or not ready',
+};
+
+/** The protocol's `{ "error": "..." }` responses a route can give. */
+function ApiOipErrors(...statuses: number[]): MethodDecorator {
+  return applyDecorators(...[401, 403, ...statuses].map((status) => ApiResponse({ status, description: ERROR_TEXT[status], type: OipErrorDto })));
+}
+
+const HEADER_LENGTH = 'Inference-Header-Content-Length';
+
+/**
+ * Open Inference Protocol (KServe v2) REST. Errors use the protocol's `{ "error" }` body (the
+ * controller's own filter); health routes are public like /health/*, the rest needs a key with
+ * `read` scope (infer changes nothing).
+ */
+@ApiTags('inference (open inference protocol)')
+@ApiBearerAuth()
+@ApiExtraModels(OipInferRequestDto, OipInferResponseDto)
+@UseFilters(OipErrorFilter)
+@Controller('v2')
+export class OipController {
+  constructor(private readonly inference: InferenceService) {}
+
+  @Get()
+  @ApiOkResponse({ type: OipServerMetadataDto })
+  @ApiOipErrors()
+  serverMetadata(): OipServerMetadataDto {
+    return this.inference.serverMetadata();
+  }
+
+  @Public()
+  @Get('health/live')
+  @ApiOkResponse({ type: OipServerLiveDto })
+  serverLive(): OipServerLiveDto {
+    return { live: true };
+  }
+
+  /** 200 `{ready: true}` when /health/ready passes; 503 `{ready: false}` otherwise. */
+  @Public()
+  @Get('health/ready')
+  @ApiOkResponse({ type: OipServerReadyDto })
+  @ApiResponse({ status: 503, type: OipServerReadyDto })
+  async serverReady(@Res({ passthrough: true }) res: Response): Promise<OipServerReadyDto> {
+    const ready = await this.inference.serverReady();
+    if (!ready) res.status(503);
+    return { ready };
+  }
+
+  @Get('models/:model')
+  @ApiOkResponse({ type: OipModelMetadataDto })
+  @ApiOipErrors(404)
+  modelMetadata(@Param('model') model: string): OipModelMetadataDto {
+    return this.inference.modelMetadata(model);
+  }
+
+  @Get('models/:model/versions/:version')
+  @ApiOkResponse({ type: OipModelMetadataDto })
+  @ApiOipErrors(404)
+  modelVersionMetadata(@Param('model') model: string, @Param('version') version: string): OipModelMetadataDto {
+    return this.inference.modelMetadata(model, version);
+  }
+
+  @Get('models/:model/ready')
+  @ApiOkResponse({ type: OipModelReadyDto })
+  @ApiResponse({ status: 503, type: OipModelReadyDto })
+  @ApiOipErrors(404)
+  modelReady(@Param('model') model: string, @Res({ passthrough: true }) res: Response): OipModelReadyDto {
+    return this.readiness(model, undefined, res);
+  }
+
+  @Get('models/:model/versions/:version/ready')
+  @ApiOkResponse({ type: OipModelReadyDto })
+  @ApiResponse({ status: 503, type: OipModelReadyDto })
+  @ApiOipErrors(404)
+  modelVersionReady(@Param('model') model: string, @Param('version') version: string, @Res({ passthrough: true }) res: Response): OipModelReadyDto {
+    return this.readiness(model, version, res);
+  }
+
+  /**
+   * Runs the model. JSON tensors, or (binary tensor data extension) a JSON header of
+   * `Inference-Header-Content-Length` bytes followed by raw little-endian tensors. Requests are
+   * queued and batched with others (dynamic batching); each gets its own rows back.
+   */
+  @Post('models/:model/infer')
+  @HttpCode(200)
+  @RequireScope('read')
+  @InferDocs()
+  async modelInfer(@Param('model') model: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+    return this.infer(model, undefined, req, res);
+  }
+
+  @Post('models/:model/versions/:version/infer')
+  @HttpCode(200)
+  @RequireScope('read')
+  @InferDocs()
+  async modelVersionInfer(
+    @Param('model') model: string,
+    @Param('version') version: string,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
+    return this.infer(model, version, req, res);
+  }
+
+  private readiness(model: string, version: string | undefined, res: Response): OipModelReadyDto {
+    const ready = this.inference.modelReady(model, version);
+    if (!ready) res.status(503);
+    return { name: model, ready };
+  }
+
+  private async infer(model: string, version: string | undefined, req: Request, res: Response): Promise<StreamableFile> {
+    // Normally the raw bytes from the infer-route reader; a body some JSON parser already read is an object.
+    const body = inferBodyOf(req) ?? ((req.body ?? {}) as Record<string, unknown>);
+    const encoded = await this.inference.infer(model, version, body, req.header(HEADER_LENGTH));
+    if (encoded.headerLength !== undefined) res.setHeader(HEADER_LENGTH, String(encoded.headerLength));
+    return new StreamableFile(encoded.body, { type: encoded.contentType, length: encoded.body.length });
+  }
+}
+
+function InferDocs(): MethodDecorator {
+  return applyDecorators(
+    ApiConsumes('application/json'),
+    ApiBody({
+      description:
+        'JSON inference request. Binary tensor data extension: send Content-Type application/octet-stream and Inference-Header-Content-Length, the JSON header (inputs with parameters.binary_data_size) followed by the input bytes in input order',
+      schema: { $ref: getSchemaPath(OipInferRequestDto) },
+    }),
+    ApiHeader({ name: HEADER_LENGTH, required: false, description: 'Length of the JSON header when binary tensors follow it' }),
+    ApiResponse({
+      status: 200,
+      description: 'JSON; with binary outputs, the JSON header then the output bytes (response header Inference-Header-Content-Length)',
+      content: {
+        'application/json': { schema: { $ref: getSchemaPath(OipInferResponseDto) } },
+        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+      },
+    }),
+    ApiOipErrors(400, 404, 413, 500, 503),
+  );
+}

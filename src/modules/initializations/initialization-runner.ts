@@ -1,0 +1,158 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { readSafetensors } from '../../core/formats/safetensors';
+import { parseGhnGraphJson } from '../../core/graph/ghn';
+import { parseGraphJson } from '../../core/graph/graph-json';
+import { initializationCost, initializationMetadata, predictInitialization } from '../../core/init';
+import { withFileSource } from '../../core/io/random-access';
+import type { BlobStore } from '../../core/storage/blob-store.port';
+import { Metrics } from '../../infra/metrics/metrics';
+import { BLOB_STORE } from '../../infra/storage/storage.module';
+import { runInWorker, workerScript } from '../../infra/workers/run-in-worker';
+import type { Architecture } from '../architectures/architecture.types';
+import { ArchitecturesService } from '../architectures/architectures.service';
+import type { Checkpoint } from '../checkpoints/checkpoint.types';
+import { CheckpointsService } from '../checkpoints/checkpoints.service';
+import type { GhnModel } from '../ghns/ghn.types';
+import { GhnsService } from '../ghns/ghns.service';
+import { INITIALIZATION_CHECKPOINT_KIND, isClassicalMethod, type Initialization } from './initialization.types';
+import type { InitializationWorkerInput } from './initialization.worker';
+
+/** Architectures above this many parameters are initialized by a job, not during the request. */
+export const JOB_PARAMETER_COUNT = 30_000_000;
+/** GHNs above this many parameters (ghn3xlm16 has ~650M; ghn3tm8 ~7M) predict in a job. */
+export const JOB_GHN_PARAMETER_COUNT = 50_000_000;
+/** Orthogonal initializations above this much QR arithmetic (~10 s here) run in a job. */
+export const JOB_ORTHOGONAL_FLOPS = 6e10;
+
+const INLINE_WORKER_TIMEOUT_MS = 5 * 60_000;
+const JOB_WORKER_TIMEOUT_MS = 2 * 60 * 60_000;
+
+/**
+ * Computes initializations and stores them as checkpoints. GHN predictions run on the server's tf
+ * backend with the cached, loaded GHN (large ones reach here through the job runner only); the
+ * other methods run in a worker thread that streams the tensors into a safetensors file.
+ */
+@Injectable()
+export class InitializationRunner {
+  private readonly logger = new Logger(InitializationRunner.name);
+  private readonly computedTotal: Counter<'method'>;
+
+  constructor(
+    private readonly architectures: ArchitecturesService,
+    private readonly ghns: GhnsService,
+    private readonly checkpoints: CheckpointsService,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    metrics: Metrics,
+  ) {
+    this.computedTotal = new Counter({
+      name: 'weightsmith_initializations_computed_total',
+      help: 'Initializations computed (requests answered from the cache do not count), by method',
+      labelNames: ['method'] as const,
+      registers: [metrics.registry],
+    });
+  }
+
+  /** Why this initialization is too large to compute during the request, or null. */
+  async jobReason(architecture: Architecture, method: Initialization['method'], ghn: GhnModel | null): Promise<string | null> {
+    const parameters = architecture.summary.parameterCount ?? 0;
+    if (parameters > JOB_PARAMETER_COUNT) return `${parameters} parameters (inline limit ${JOB_PARAMETER_COUNT})`;
+    if (ghn && ghn.parameterCount > JOB_GHN_PARAMETER_COUNT) return `GHN of ${ghn.parameterCount} parameters (inline limit ${JOB_GHN_PARAMETER_COUNT})`;
+    if (method === 'orthogonal') {
+      const flops = initializationCost(parseGraphJson(await this.architectures.graph(architecture.id)), 'orthogonal');
+      if (flops > JOB_ORTHOGONAL_FLOPS) return `${flops.toExponential(1)} floating-point operations of QR`;
+    }
+    return null;
+  }
+
+  /** Computes and stores the initialization's checkpoint (not yet linked to the row). */
+  async compute(init: Initialization, inJob: boolean): Promise<Checkpoint> {
+    const architecture = await this.architectures.get(init.architectureId);
+    const started = performance.now();
+    const checkpoint = isClassicalMethod(init.method) ? await this.computeClassical(init, architecture, inJob) : await this.computeGhn(init, architecture);
+    this.computedTotal.inc({ method: init.method });
+    this.logger.log({
+      msg: 'initialization computed',
+      id: init.id,
+      method: init.method,
+      architectureId: architecture.id,
+      checkpointId: checkpoint.id,
+      ms: Math.round(performance.now() - started),
+    });
+    return checkpoint;
+  }
+
+  private async computeGhn(init: Initialization, architecture: Architecture): Promise<Checkpoint> {
+    const { ghn } = await this.ghns.resolve(init.ghnId ?? undefined);
+    const ghnGraph = parseGhnGraphJson(await this.architectures.ghnGraph(architecture.id, ghn.config.graph_builder));
+    const graph = architecture.executable ? parseGraphJson(await this.architectures.graph(architecture.id)) : null;
+    const prediction = await this.ghns.withGhn(ghn.id, (loaded) => predictInitialization(loaded, ghnGraph, graph, init.options));
+    const { seed, batchNorm } = init.options;
+    return this.checkpoints.storeComputed({
+      name: `${architecture.name}-ghn-${ghn.name}-seed${seed}`,
+      kind: INITIALIZATION_CHECKPOINT_KIND,
+      tensors: prediction.tensors,
+      architectureId: architecture.id,
+      parentIds: [ghn.checkpointId],
+      metadata: {
+        ...this.commonMetadata(init),
+        ghnId: ghn.id,
+        ghnName: ghn.name,
+        ghnSha256: ghn.sourceSha256,
+        notPredicted: prediction.notPredicted,
+        predictedOnly: prediction.predictedOnly,
+        ...(prediction.predictedOnly
+          ? { note: 'the architecture is known only by its GHN graph: the file holds the predicted parameters only, no buffers and no unpredicted parameters' }
+          : {}),
+      },
+      safetensorsMetadata: initializationMetadata({
+        method: 'ghn',
+        seed,
+        batchNorm,
+        ghnSha256: ghn.sourceSha256,
+        notPredicted: prediction.notPredicted,
+        predictedOnly: prediction.predictedOnly,
+      }),
+    });
+  }
+
+  private async computeClassical(init: Initialization, architecture: Architecture, inJob: boolean): Promise<Checkpoint> {
+    if (!isClassicalMethod(init.method)) throw new Error(`not a classical method: ${init.method}`);
+    const graph = await this.architectures.graph(architecture.id);
+    const { seed, batchNorm } = init.options;
+    const metadata = initializationMetadata({ method: init.method, seed, batchNorm });
+    const out = this.blobs.tempPath('.safetensors');
+    try {
+      const input: InitializationWorkerInput = { graph, method: init.method, seed, out, metadata };
+      await runInWorker(workerScript(__dirname, 'initialization.worker'), input, { timeoutMs: inJob ? JOB_WORKER_TIMEOUT_MS : INLINE_WORKER_TIMEOUT_MS });
+      return await withFileSource(out, async (source) =>
+        this.checkpoints.storeComputed({
+          name: `${architecture.name}-${init.method}-seed${seed}`,
+          kind: INITIALIZATION_CHECKPOINT_KIND,
+          // Our own file, just written: no header limit.
+          tensors: (await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER })).tensors,
+          architectureId: architecture.id,
+          metadata: this.commonMetadata(init),
+          safetensorsMetadata: metadata,
+        }),
+      );
+    } finally {
+      await this.blobs.discard(out).catch(() => undefined);
+    }
+  }
+
+  private commonMetadata(init: Initialization): Record<string, unknown> {
+    return {
+      initializationId: init.id,
+      method: init.method,
+      seed: init.options.seed,
+      batchNorm: init.options.batchNorm,
+      batchNormStatistics: { runningMean: 0, runningVar: 1, numBatchesTracked: 0, predicted: false },
+    };
+  }
+
+  /** Removes a checkpoint stored for a row that vanished meanwhile. */
+  async discardCheckpoint(id: string): Promise<void> {
+    await this.checkpoints.delete(id).catch((e: unknown) => this.logger.warn({ msg: 'could not remove an orphaned initialization checkpoint', checkpointId: id, error: String(e) }));
+  }
+}

@@ -1,0 +1,64 @@
+import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiProblems } from '../../http/api-problems.decorator';
+import { decodeCursor, page } from '../../http/pagination';
+import { CreateInitializationDto, InitializationDto, InitializationPageDto, ListInitializationsQueryDto } from './dto/initialization.dto';
+import { toInitializationDto } from './initialization.mapper';
+import { InitializationsService } from './initializations.service';
+
+/** Response header telling whether a stored result was reused (`hit`) or computed (`miss`). */
+export const CACHE_HEADER = 'x-weightsmith-cache';
+
+@ApiTags('initializations')
+@ApiBearerAuth()
+@Controller('v1/initializations')
+export class InitializationsController {
+  constructor(private readonly initializations: InitializationsService) {}
+
+  /**
+   * Initial parameters for an architecture, stored as a checkpoint (kind `initialization`) with
+   * PyTorch state_dict names. The same architecture, GHN weights, method and options give the same
+   * checkpoint without recomputation (200, `cached: true`). Small ones are computed now (201);
+   * large ones, or with `Prefer: respond-async`, by a job (202, Location: the job). BatchNorm
+   * running statistics are never predicted: they are running_mean 0, running_var 1,
+   * num_batches_tracked 0, as in a freshly constructed torch model.
+   */
+  @Post()
+  @ApiHeader({ name: 'Prefer', required: false, description: '`respond-async` to have a job compute it (202) whatever its size' })
+  @ApiOkResponse({ type: InitializationDto, description: 'An identical initialization existed: its checkpoint is returned, nothing was computed' })
+  @ApiCreatedResponse({ type: InitializationDto, description: 'Computed and stored' })
+  @ApiAcceptedResponse({ type: InitializationDto, description: 'A job computes it: poll the job (Location) or GET /v1/initializations/{id}' })
+  @ApiProblems(400, 404, 409, 422)
+  async createInitialization(
+    @Body() body: CreateInitializationDto,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<InitializationDto> {
+    const preferAsync = (prefer ?? '').split(',').some((p) => p.trim().toLowerCase() === 'respond-async');
+    const { view, httpStatus } = await this.initializations.create(body, { preferAsync });
+    res.status(httpStatus);
+    res.setHeader(CACHE_HEADER, view.cached ? 'hit' : 'miss');
+    const jobId = view.initialization.jobId;
+    if (httpStatus === 202 && jobId) res.setHeader('Location', `/v1/jobs/${jobId}`);
+    else if (httpStatus === 201) res.setHeader('Location', `/v1/initializations/${view.initialization.id}`);
+    return toInitializationDto(view);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: InitializationPageDto })
+  @ApiProblems(400)
+  async listInitializations(@Query() query: ListInitializationsQueryDto): Promise<InitializationPageDto> {
+    const limit = query.limit ?? 50;
+    const rows = await this.initializations.list({ architectureId: query.architectureId, method: query.method }, limit + 1, decodeCursor(query.cursor));
+    const { items, nextCursor } = page(rows, limit);
+    return { items: (await this.initializations.views(items)).map(toInitializationDto), nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: InitializationDto })
+  @ApiProblems(400, 404)
+  async getInitialization(@Param('id', new ParseUUIDPipe()) id: string): Promise<InitializationDto> {
+    return toInitializationDto(await this.initializations.get(id));
+  }
+}
