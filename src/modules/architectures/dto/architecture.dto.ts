@@ -1,5 +1,5 @@
+import { PageQueryDto } from '../../../http/dto/page-query.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { ARCHITECTURE_SOURCES, GHN_BUILDERS } from '../architecture.types';
 import { DIM_SCHEMA, GhnGraphJsonDto, GraphJsonDto, ValueInfoDto } from './graph-json.dto';
@@ -90,7 +90,7 @@ export class UploadArchitectureDto {
   @ApiPropertyOptional({ description: 'Display name; defaults to the file name without extension' }) name?: string;
 }
 
-export class ListArchitecturesQueryDto {
+export class ListArchitecturesQueryDto extends PageQueryDto {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
@@ -106,18 +106,6 @@ export class ListArchitecturesQueryDto {
   @IsIn(ARCHITECTURE_SOURCES)
   source?: (typeof ARCHITECTURE_SOURCES)[number];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
 }
 
 export class GhnGraphQueryDto {
