@@ -5,6 +5,7 @@ import { fixturesDir } from '../../src/core/testing/fixtures';
 import { storedBlobFiles } from '../utils/blob-files';
 import { smallCheckpoint } from '../utils/safetensors-builders';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
+import { binaryBody } from '../utils/binary-body';
 
 const RESNET18 = fixturesDir('runtime', 'resnet18.weights.safetensors');
 
@@ -32,15 +33,15 @@ describe(`checkpoints API (${databaseLabel()})`, () => {
     expect(conv1).toMatchObject({ dtype: 'F32', shape: [64, 3, 7, 7] });
     const id = created.body.id as string;
 
-    const full = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).buffer(true).parse(binary as never).expect(200);
+    const full = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).buffer(true).parse(binaryBody as never).expect(200);
     expect(full.headers.etag).toBe(`"${sha}"`);
     expect(createHash('sha256').update(full.body as Buffer).digest('hex')).toBe(sha);
 
-    const part = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).set('Range', 'bytes=1000-200999').buffer(true).parse(binary as never).expect(206);
+    const part = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).set('Range', 'bytes=1000-200999').buffer(true).parse(binaryBody as never).expect(206);
     expect(part.headers['content-range']).toBe(`bytes 1000-200999/${bytes.length}`);
     expect(Buffer.compare(part.body as Buffer, bytes.subarray(1000, 201000))).toBe(0);
 
-    const suffix = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).set('Range', 'bytes=-16').buffer(true).parse(binary as never).expect(206);
+    const suffix = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).set('Range', 'bytes=-16').buffer(true).parse(binaryBody as never).expect(206);
     expect(Buffer.compare(suffix.body as Buffer, bytes.subarray(bytes.length - 16))).toBe(0);
 
     await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).set('If-None-Match', `"${sha}"`).expect(304);
@@ -119,9 +120,3 @@ describe(`checkpoints API (${databaseLabel()})`, () => {
     expect(job.result.tensors.a.min).toBe(-5);
   });
 });
-
-function binary(res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-}

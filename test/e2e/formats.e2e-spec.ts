@@ -7,6 +7,7 @@ import { bufferSource } from '../../src/core/io/random-access';
 import { fixturesDir } from '../../src/core/testing/fixtures';
 import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
+import { binaryBody } from '../utils/binary-body';
 
 const REFERENCE = fixturesDir('ghn', 'ghn', 'ghn3_h32_l3.safetensors');
 
@@ -15,12 +16,6 @@ async function tensorsOf(bytes: Uint8Array): Promise<Map<string, { dtype: string
   const out = new Map<string, { dtype: string; shape: readonly number[]; data: Buffer }>();
   for (const t of set.tensors) out.set(t.name, { dtype: t.dtype, shape: t.shape, data: Buffer.from(await readAll(t)) });
   return out;
-}
-
-function binary(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
 }
 
 describe(`PyTorch and ONNX uploads (${databaseLabel()})`, () => {
@@ -40,7 +35,7 @@ describe(`PyTorch and ONNX uploads (${databaseLabel()})`, () => {
     const res = await request(t.url).post('/v1/checkpoints').set(auth()).attach('file', fixturesDir('checkpoint-formats', file)).expect(201);
     expect(res.body.originalFormat).toBe(format);
     expect(res.body.format).toBe('safetensors');
-    const weights = await request(t.url).get(`/v1/checkpoints/${res.body.id}/weights`).set(auth()).buffer(true).parse(binary as never).expect(200);
+    const weights = await request(t.url).get(`/v1/checkpoints/${res.body.id}/weights`).set(auth()).buffer(true).parse(binaryBody as never).expect(200);
     const got = await tensorsOf(weights.body as Buffer);
     const want = await tensorsOf(readFileSync(REFERENCE));
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
@@ -79,7 +74,7 @@ describe(`PyTorch and ONNX uploads (${databaseLabel()})`, () => {
     expect(res.body.originalFormat).toBe('onnx');
     expect(res.body.tensorCount).toBeGreaterThan(0);
     const predicted = await tensorsOf(readFileSync(fixturesDir('ghn', 'runs', 'ghn3_h32_l3', 'tiny_mlp.safetensors')));
-    const weights = await request(t.url).get(`/v1/checkpoints/${res.body.id}/weights`).set(auth()).buffer(true).parse(binary as never).expect(200);
+    const weights = await request(t.url).get(`/v1/checkpoints/${res.body.id}/weights`).set(auth()).buffer(true).parse(binaryBody as never).expect(200);
     const got = await tensorsOf(weights.body as Buffer);
     let compared = 0;
     for (const [name, tensor] of got) {

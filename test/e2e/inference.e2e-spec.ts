@@ -4,6 +4,7 @@ import { readAll } from '../../src/core/formats/tensor-set';
 import { withFileSource } from '../../src/core/io/random-access';
 import { fixturesDir } from '../../src/core/testing/fixtures';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
+import { binaryBody } from '../utils/binary-body';
 
 const RUNTIME = fixturesDir('runtime');
 const MiB = 1024 * 1024;
@@ -34,12 +35,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-function binaryParser(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-}
-
 /** A binary-extension request: JSON header, then the FP32 input bytes. */
 function binaryRequest(rows: Float32Array, batch: number, extra: Record<string, unknown> = {}): { body: Buffer; headerLength: number } {
   const header = Buffer.from(
@@ -66,7 +61,7 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
       .set('Inference-Header-Content-Length', String(req.headerLength))
       .send(req.body)
       .buffer(true)
-      .parse(binaryParser as never);
+      .parse(binaryBody as never);
 
   /** logits of one binary request (binary output), as numbers. */
   async function binaryLogits(model: string, rows: Float32Array, batch: number): Promise<Float32Array> {

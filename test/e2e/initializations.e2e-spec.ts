@@ -13,6 +13,7 @@ import { bufferSource } from '../../src/core/io/random-access';
 import { projectRoot } from '../../src/core/io/project-root';
 import { fixturesDir } from '../../src/core/testing/fixtures';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
+import { binaryBody } from '../utils/binary-body';
 
 const GHN_FILE = fixturesDir('ghn', 'ghn', 'ghn3_h32_l3.safetensors');
 const GHN_CONFIG = fixturesDir('ghn', 'ghn', 'ghn3_h32_l3.json');
@@ -25,12 +26,6 @@ interface Tensor {
   dtype: string;
   shape: number[];
   bytes: Buffer;
-}
-
-function binary(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
 }
 
 async function tensorsOf(bytes: Uint8Array): Promise<{ tensors: Map<string, Tensor>; metadata: Record<string, unknown> }> {
@@ -76,7 +71,7 @@ describe(`initializations API (${databaseLabel()})`, () => {
 
   const post = (body: object) => request(t.url).post('/v1/initializations').set(auth()).send(body);
   const download = (checkpointId: string, query = '') =>
-    request(t.url).get(`/v1/checkpoints/${checkpointId}/weights${query}`).set(auth()).buffer(true).parse(binary as never);
+    request(t.url).get(`/v1/checkpoints/${checkpointId}/weights${query}`).set(auth()).buffer(true).parse(binaryBody as never);
   /** A refused download: its problem-details body. */
   const refusedDownload = async (checkpointId: string, query: string, status: number) =>
     (await request(t.url).get(`/v1/checkpoints/${checkpointId}/weights${query}`).set(auth()).expect(status)).body as { code: string };

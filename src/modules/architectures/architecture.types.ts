@@ -40,16 +40,8 @@ export interface ArchitectureGraphs {
   ghnGraph: GhnGraphJson | null;
 }
 
-/** Everything needed to store a new architecture. */
-export interface NewArchitecture extends ArchitectureGraphs {
-  name: string;
-  family: string | null;
-  source: ArchitectureSource;
-  executable: boolean;
-  modelClass: string | null;
-  contentHash: string;
-  summary: ArchitectureSummary;
-}
+/** Everything needed to store a new architecture: the record without its generated fields, plus its graphs. */
+export type NewArchitecture = Omit<Architecture, 'id' | 'createdAt'> & ArchitectureGraphs;
 
 export interface ArchitectureFilter {
   name?: string;
