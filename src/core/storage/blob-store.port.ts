@@ -36,8 +36,12 @@ export interface BlobStore {
   stage(source: Readable | AsyncIterable<Uint8Array>, options?: StageOptions): Promise<StagedBlob>;
   /** Path for a new temporary file that a converter may write, to be staged with `adopt`. */
   tempPath(suffix?: string): string;
-  /** Hashes an already written temporary file (from `tempPath`) and returns it as staged. */
-  adopt(path: string): Promise<StagedBlob>;
+  /**
+   * Returns an already written temporary file (from `tempPath`) as staged. `digest` is the sha256
+   * and size the writer computed while writing it (e.g. writeSafetensors' result); without it the
+   * file is read again to hash it.
+   */
+  adopt(path: string, digest?: { sha256: string; size: number }): Promise<StagedBlob>;
   /** Publishes staged bytes under their sha256. Idempotent: identical bytes share one blob. */
   commit(staged: StagedBlob): Promise<{ sha256: string; size: number; existed: boolean }>;
   discard(staged: StagedBlob | string): Promise<void>;

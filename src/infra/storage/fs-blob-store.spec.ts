@@ -147,6 +147,15 @@ function blobStoreContract(name: string, make: () => Promise<{ store: BlobStore;
       await expect(store.commit(staged)).resolves.toMatchObject({ existed: false });
     });
 
+    it('adopt takes the digest a writer computed instead of reading the file again, but checks its size', async () => {
+      const path = store.tempPath();
+      await writeFile(path, data);
+      const digest = { sha256: sha256(data), size: data.length };
+      await expect(store.adopt(path, digest)).resolves.toEqual({ path, ...digest });
+      await expect(store.adopt(path, { ...digest, size: data.length + 1 })).rejects.toThrow(/does not match/);
+      await expect(store.adopt(path, { ...digest, sha256: 'not-a-digest' })).rejects.toThrow(/does not match/);
+    });
+
     it('read returns the whole blob, or exactly an inclusive byte range', async () => {
       const { sha256: hash } = await store.commit(await store.stage(chunksOf(data, 40_000)));
       expectSameBytes(await collect(store.read(hash)), data);

@@ -62,8 +62,14 @@ export class FsBlobStore implements BlobStore {
     return { path, size, sha256: hash.digest('hex') };
   }
 
-  async adopt(path: string): Promise<StagedBlob> {
+  async adopt(path: string, digest?: { sha256: string; size: number }): Promise<StagedBlob> {
     this.assertTemp(path);
+    if (digest) {
+      const { size } = await stat(path);
+      if (size !== digest.size || !isSha256(digest.sha256)) throw new Error(`adopt: ${path} does not match the digest its writer reported`);
+      await fsyncFile(path);
+      return { path, size, sha256: digest.sha256 };
+    }
     const hash = createHash('sha256');
     let size = 0;
     for await (const chunk of createReadStream(path)) {

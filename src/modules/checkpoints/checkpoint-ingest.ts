@@ -43,8 +43,8 @@ export async function ingestUpload(upload: StagedBlob, filename: string, store: 
       });
     }
     const target = store.tempPath('.safetensors');
-    await writeTensorSetAsSafetensors(set, target);
-    const staged = await store.adopt(target).catch(async (e: unknown) => {
+    const written = await writeTensorSetAsSafetensors(set, target);
+    const staged = await store.adopt(target, { sha256: written.sha256, size: written.bytesWritten }).catch(async (e: unknown) => {
       await store.discard(target);
       throw e;
     });

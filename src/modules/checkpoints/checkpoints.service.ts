@@ -129,8 +129,8 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     const target = this.blobs.tempPath('.safetensors');
     const cleanup = new Set<StagedBlob>();
     try {
-      await writeTensorSetAsSafetensors({ format: 'safetensors', tensors: input.tensors, metadata: input.safetensorsMetadata ?? {} }, target);
-      const staged = await this.blobs.adopt(target);
+      const written = await writeTensorSetAsSafetensors({ format: 'safetensors', tensors: input.tensors, metadata: input.safetensorsMetadata ?? {} }, target);
+      const staged = await this.blobs.adopt(target, { sha256: written.sha256, size: written.bytesWritten });
       cleanup.add(staged);
       const header = await withFileSource(staged.path, (source) => readSafetensorsHeader(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
       return await this.record(
