@@ -18,14 +18,14 @@ COPY bench ./bench
 # Keep the generated Prisma client (node_modules/.prisma) across the pruning of dev dependencies.
 RUN npm run build \
  && cp -r node_modules/.prisma /tmp/prisma-client \
- && npm prune --omit=dev --ignore-scripts \
+ && npm prune --omit=dev --omit=optional --ignore-scripts \
  && rm -rf node_modules/.prisma && cp -r /tmp/prisma-client node_modules/.prisma
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime-cpu
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime-gpu
 # Vulkan loader for Dawn; the NVIDIA container toolkit mounts the driver's ICD at run time.
-RUN apt-get update && apt-get install -y --no-install-recommends libvulkan1 && rm -rf /var/lib/apt/lists/*
-RUN npm install --no-save --prefix /opt/gpu webgpu @tensorflow/tfjs-backend-webgpu@4.22.0 \
+RUN apt-get update && apt-get install -y --no-install-recommends libvulkan1 libglvnd0 libegl1 libgl1 && rm -rf /var/lib/apt/lists/*
+RUN npm install --no-save --prefix /opt/gpu webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0 \
     && (npm install --no-save --prefix /opt/gpu @tensorflow/tfjs-node-gpu@4.22.0 || echo "tfjs-node-gpu not installed (no network or no CUDA libraries); webgpu remains")
 ENV NODE_PATH=/opt/gpu/node_modules
 

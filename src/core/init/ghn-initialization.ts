@@ -9,6 +9,7 @@ import type { ArchitectureGraph } from '../graph/ir';
 import { classifiedTensors, initializeTensor, lazyTensor, type BatchNormPolicy } from './initialize-parameters';
 import { checkSeed } from './seeded-random';
 import { encodeFloats } from './tensor-bytes';
+import { readFloat32Tensors } from '../tensor/read-tensors';
 
 export interface GhnInitializationOptions {
   seed: number;
@@ -98,7 +99,9 @@ async function readPrediction(
   const { params } = predictParameters(ghn, ghnGraph, { paramShapes, seed });
   try {
     const out = new Map<string, PredictedValues>();
-    for (const [name, t] of params) out.set(name, { shape: [...t.shape], values: (await t.data()) as Float32Array });
+    const entries = [...params];
+    const values = await readFloat32Tensors(entries.map(([, t]) => t));
+    entries.forEach(([name, t], i) => out.set(name, { shape: [...t.shape], values: values[i] }));
     return out;
   } finally {
     tf.dispose([...params.values()]);

@@ -40,13 +40,18 @@ async function tryBackend(name: Candidate): Promise<string | null> {
       let webgpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
       try {
         webgpu = optionalRequire('webgpu') as typeof webgpu;
-        optionalRequire('@tensorflow/tfjs-backend-webgpu');
       } catch {
-        return 'the webgpu and @tensorflow/tfjs-backend-webgpu packages are not installed';
+        return 'the webgpu package is not installed';
       }
       Object.assign(globalThis, webgpu.globals);
       const gpu = webgpu.create([]) as { requestAdapter(): Promise<unknown> };
       Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+      // The backend package registers itself only if navigator.gpu exists when it is first loaded.
+      try {
+        optionalRequire('@tensorflow/tfjs-backend-webgpu');
+      } catch {
+        return 'the @tensorflow/tfjs-backend-webgpu package is not installed';
+      }
       const adapter = await gpu.requestAdapter().catch(() => null);
       if (!adapter) return 'no GPU adapter found';
       return (await tf.setBackend('webgpu')) ? null : 'webgpu backend failed to initialise';
