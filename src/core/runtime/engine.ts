@@ -10,6 +10,10 @@ export interface EngineOptions {
   fuse?: boolean;
   /** tfjs: input-shape plans kept at once (default 4). */
   maxCachedPlans?: number;
+  /** onnxruntime: weights above this many bytes load from an external data file (default 1.5 GiB). */
+  maxEmbeddedBytes?: number;
+  /** onnxruntime: where that file's temporary folder is made (default the OS temp folder). */
+  tempDir?: string;
 }
 
 /**

@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readOnnxTensors } from '../formats/onnx/onnx-tensors';
 import { readAll } from '../formats/tensor-set';
 import { importOnnxGraph } from '../graph/onnx-import';
 import { buildZooModel } from '../graph/zoo';
 import { fixturesDir } from '../testing/fixtures';
-import { encodeGraphAsOnnx, encodeConstantValues, graphToOnnxModel } from './ir-to-onnx';
+import { encodeGraphAsOnnx, encodeConstantValues, graphToOnnxModel, graphToOnnxWithExternalData, initializerByteLength } from './ir-to-onnx';
 import { randomWeights } from './random-weights';
 import { onnxEmbeddedWeights, usedInitializers } from './weights';
 
@@ -47,4 +49,26 @@ describe('graphToOnnxModel', () => {
     const written = await onnxEmbeddedWeights(encodeGraphAsOnnx(graph, weights));
     expect(written.get(alias.name)!.data).toEqual(weights.get(alias.aliasOf!)!.data);
   });
+});
+
+describe('external data (models past 2 GiB)', () => {
+  it('puts every initializer into one data file at aligned offsets that read back to the same bytes', async () => {
+    const graph = buildZooModel('resnet18', { imageSize: 32, numClasses: 10 });
+    const weights = randomWeights(graph, { seed: 3 });
+    const { model, chunks } = graphToOnnxWithExternalData(graph, weights, 'weights.bin');
+    expect(model.byteLength).toBeLessThan(100_000); // no weight bytes in the model itself
+    expect(chunks.length).toBe(usedInitializers(graph).length);
+    const dir = mkdtempSync(join(tmpdir(), 'ws-ext-'));
+    try {
+      writeFileSync(join(dir, 'weights.bin'), Buffer.concat(chunks.flatMap((c) => [Buffer.alloc(c.padding), Buffer.from(c.bytes)])));
+      const set = await readOnnxTensors(model, { externalDataDir: dir });
+      // Buffer#equals: Jest's toEqual walks 45 MB element by element.
+      const differing: string[] = [];
+      for (const t of set.tensors) if (!Buffer.from(await readAll(t)).equals(Buffer.from(weights.get(t.name)!.data))) differing.push(t.name);
+      expect(differing).toEqual([]);
+      expect(initializerByteLength(graph)).toBe(chunks.reduce((sum, c) => sum + c.bytes.byteLength, 0));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -3,7 +3,7 @@ import { encodeOnnxModel, type OnnxModel, type OnnxNode, type OnnxTensorProto, t
 import { onnxTypeOfDtype } from '../formats/onnx/onnx-dtypes';
 import type { ArchitectureGraph, AttributeValue, ConstantTensor, ValueInfo } from '../graph/ir';
 import { encodeBfloat16, encodeFloat16 } from '../tensor/half';
-import { numElements, type Dtype } from '../tensor/dtypes';
+import { dtypeSize, numElements, type Dtype } from '../tensor/dtypes';
 import { hostTensorFromBytes, toFloat32Array, type TensorBytes } from './host-tensor';
 import { bindWeight, usedInitializers, type WeightLookup } from './weights';
 
@@ -127,6 +127,10 @@ export function graphToOnnxModel(graph: ArchitectureGraph, weights: WeightLookup
   const initializer = usedInitializers(graph).map((init) =>
     tensorProto(init.name, init.dtype, init.shape, initializerBytes(init.dtype, bindWeight(init, weights))),
   );
+  return modelProto(graph, initializer);
+}
+
+function modelProto(graph: ArchitectureGraph, initializer: OnnxTensorProto[]): OnnxModel {
   const node: OnnxNode[] = graph.nodes.map((n) => ({
     name: n.name,
     opType: n.opType,
@@ -149,7 +153,48 @@ export function graphToOnnxModel(graph: ArchitectureGraph, weights: WeightLookup
   };
 }
 
-/** graphToOnnxModel, encoded (models over 2 GiB need external data, which this does not write). */
+/** graphToOnnxModel, encoded (protobuf caps a message at 2 GiB: larger models need external data). */
 export function encodeGraphAsOnnx(graph: ArchitectureGraph, weights: WeightLookup): Uint8Array {
   return encodeOnnxModel(graphToOnnxModel(graph, weights));
+}
+
+/** Bytes of the graph's used initializers in its own dtypes (what an embedded model would hold). */
+export function initializerByteLength(graph: ArchitectureGraph): number {
+  return usedInitializers(graph).reduce((sum, init) => sum + numElements(init.shape) * dtypeSize(init.dtype), 0);
+}
+
+export interface OnnxWithExternalData {
+  /** The encoded model; every initializer points into `location`. */
+  model: Uint8Array;
+  /** The data file's contents, in order (offsets are 64-byte aligned; `padding` zero bytes precede each chunk). */
+  chunks: { padding: number; bytes: Uint8Array }[];
+}
+
+/**
+ * The model with its initializers in one external data file named `location` (ONNX external data:
+ * location, offset, length; data_location EXTERNAL), for models past protobuf's 2 GiB limit.
+ */
+export function graphToOnnxWithExternalData(graph: ArchitectureGraph, weights: WeightLookup, location: string): OnnxWithExternalData {
+  const chunks: { padding: number; bytes: Uint8Array }[] = [];
+  let offset = 0;
+  const initializer = usedInitializers(graph).map((init): OnnxTensorProto => {
+    const bytes = initializerBytes(init.dtype, bindWeight(init, weights));
+    const padding = (64 - (offset % 64)) % 64;
+    offset += padding;
+    chunks.push({ padding, bytes });
+    const proto: OnnxTensorProto = {
+      name: init.name,
+      dataType: onnxTypeOfDtype(init.dtype),
+      dims: [...init.shape],
+      dataLocation: 1, // EXTERNAL
+      externalData: [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(bytes.byteLength) },
+      ],
+    };
+    offset += bytes.byteLength;
+    return proto;
+  });
+  return { model: encodeOnnxModel(modelProto(graph, initializer)), chunks };
 }

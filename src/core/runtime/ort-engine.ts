@@ -1,16 +1,46 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
 import { CoreError } from '../errors';
 import type { ArchitectureGraph } from '../graph/ir';
 import type { Dtype } from '../tensor/dtypes';
 import type { InferenceEngine } from './engine-types';
 import { toFloat32Array, toInt32Array, type HostTensor, type HostTensorData } from './host-tensor';
 import { checkInputs } from './inputs';
-import { encodeGraphAsOnnx } from './ir-to-onnx';
+import { encodeGraphAsOnnx, graphToOnnxWithExternalData, initializerByteLength } from './ir-to-onnx';
 import { OrtWorker, type WireTensor } from './ort-worker';
 import type { WeightLookup } from './weights';
 
 export interface OrtEngineOptions {
   /** Threads for one op (default 2). */
   intraOpNumThreads?: number;
+  /**
+   * Weights above this many bytes go to an external data file in a temporary folder (removed once
+   * the session holds them), since protobuf caps an ONNX model at 2 GiB. Default 1.5 GiB.
+   */
+  maxEmbeddedBytes?: number;
+  /** Where that temporary folder is made (default the OS temp folder). */
+  tempDir?: string;
+}
+
+const DEFAULT_MAX_EMBEDDED_BYTES = 1.5 * 2 ** 30;
+
+/** Writes the model and its external data file into a fresh folder; returns the model's path. */
+async function writeExternalModel(dir: string, graph: ArchitectureGraph, weights: WeightLookup): Promise<string> {
+  const { model, chunks } = graphToOnnxWithExternalData(graph, weights, 'weights.bin');
+  const out = createWriteStream(join(dir, 'weights.bin'));
+  const closed = once(out, 'close');
+  for (const { padding, bytes } of chunks) {
+    if (padding > 0 && !out.write(new Uint8Array(padding))) await once(out, 'drain');
+    if (!out.write(bytes)) await once(out, 'drain');
+  }
+  out.end();
+  await closed;
+  const path = join(dir, 'model.onnx');
+  await writeFile(path, model);
+  return path;
 }
 
 /** onnxruntime type name and a typed-array maker (in this realm) per dtype. */
@@ -55,7 +85,7 @@ function fromWire(t: WireTensor): HostTensor {
 /**
  * Runs the graph with onnxruntime-node on the CPU, in a worker thread. The graph is written as an
  * ONNX model with its weights embedded (ir-to-onnx), so zoo graphs and imported ONNX graphs take
- * the same path.
+ * the same path; past `maxEmbeddedBytes` the weights go to an external data file instead.
  */
 export class OrtEngine implements InferenceEngine {
   readonly kind = 'onnxruntime';
@@ -72,20 +102,29 @@ export class OrtEngine implements InferenceEngine {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new CoreError('INVALID_ARGUMENT', `intraOpNumThreads must be a positive integer, got ${threads}`);
     }
-    const model = encodeGraphAsOnnx(graph, weights);
+    const sessionOptions = {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3, // errors only: shape-inference warnings are noise here
+    };
+    const external = initializerByteLength(graph) > (options.maxEmbeddedBytes ?? DEFAULT_MAX_EMBEDDED_BYTES);
     const worker = new OrtWorker();
+    let dir: string | undefined;
     try {
-      await worker.load(model, {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3, // errors only: shape-inference warnings are noise here
-      });
+      if (external) {
+        dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'weightsmith-ort-'));
+        await worker.loadPath(await writeExternalModel(dir, graph, weights), sessionOptions);
+      } else {
+        await worker.load(encodeGraphAsOnnx(graph, weights), sessionOptions);
+      }
     } catch (e) {
       await worker.close();
       throw e;
+    } finally {
+      if (dir) await rm(dir, { recursive: true, force: true });
     }
     return new OrtEngine(graph, worker);
   }

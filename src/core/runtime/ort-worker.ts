@@ -21,7 +21,7 @@ let session;
 parentPort.on('message', async (msg) => {
   try {
     if (msg.type === 'load') {
-      session = await ort.InferenceSession.create(new Uint8Array(msg.model), msg.options);
+      session = await ort.InferenceSession.create(typeof msg.path === 'string' ? msg.path : new Uint8Array(msg.model), msg.options);
       parentPort.postMessage({ id: msg.id });
     } else if (msg.type === 'run') {
       const feeds = {};
@@ -79,6 +79,11 @@ export class OrtWorker {
     // Small protobuf outputs are views into a shared pool (Buffer#slice would not copy either).
     const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : new Uint8Array(model);
     await this.request({ type: 'load', model: owned.buffer, options }, [owned.buffer as ArrayBuffer]);
+  }
+
+  /** Loads a model file (external data files are resolved next to it). */
+  async loadPath(path: string, options: Record<string, unknown>): Promise<void> {
+    await this.request({ type: 'load', path, options });
   }
 
   async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {

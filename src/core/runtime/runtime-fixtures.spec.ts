@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { importOnnxGraph } from '../graph/onnx-import';
 import type { ArchitectureGraph } from '../graph/ir';
 import { fixturesDir } from '../testing/fixtures';
@@ -70,6 +72,23 @@ describe('runtime fixtures on tfjs-cpu', () => {
 
 describe('runtime fixtures on onnxruntime', () => {
   it.each(MODELS)('%s matches PyTorch', (model) => expectLogits('onnxruntime', model), 60_000);
+
+  it('loads weights from an external data file (the path of models past 2 GiB) and removes it', async () => {
+    const f = await fixture('squeezenet1_0');
+    const tempDir = mkdtempSync(join(tmpdir(), 'ws-ort-'));
+    try {
+      const engine = await createEngine('onnxruntime', f.graph, f.weights, { intraOpNumThreads: 1, maxEmbeddedBytes: 0, tempDir });
+      expect(readdirSync(tempDir)).toEqual([]); // the session holds the weights; the files are gone
+      try {
+        const out = await engine.run({ [f.graph.inputs[0].name]: f.input });
+        expect(maxAbsDiff(out[f.graph.outputs[0].name], f.logits)).toBeLessThanOrEqual(1e-3);
+      } finally {
+        engine.dispose();
+      }
+    } finally {
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('weight binding', () => {
