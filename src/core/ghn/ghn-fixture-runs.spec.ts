@@ -53,13 +53,15 @@ describe.each(GHN_FIXTURE_CONFIGS)('GHN fixture runs: %s', (config) => {
   });
 
   const ok = runs.filter((r) => r.config === config && r.status === 'ok' && existsSync(runPath(config, r.arch)));
-  it.each(ok.map((r) => r.arch))('%s agrees with the official prediction', async (arch) => {
+  // batchTargets: fitted per node (the wasm default) and per batch of same-target nodes (webgpu's).
+  const cases = ok.flatMap((r) => [false, true].map((batchTargets) => [r.arch, batchTargets] as const));
+  it.each(cases)('%s agrees with the official prediction (batchTargets %s)', async (arch, batchTargets) => {
     const run = readJson<RunJson>('runs', config, `${arch}.json`);
     const expected = await readSafetensorsAsTf(runPath(config, arch));
     const paramShapes = new Map([...run.predicted, ...run.not_predicted].map((n) => [n, run.param_stats[n].shape]));
     // The ViT class-token row is torch.normal noise: take it from the fixture to compare the whole tensor.
     const row0 = [...expected].find(([k]) => k.startsWith('random/'))?.[1].dataSync();
-    const pred = predictParameters(ghn, fixtureGraph(BUILDER[config], arch), { paramShapes, returnInternals: true, classTokenRow: row0 });
+    const pred = predictParameters(ghn, fixtureGraph(BUILDER[config], arch), { paramShapes, returnInternals: true, classTokenRow: row0, batchTargets });
     try {
       const problems = checkAgainstRun({ config, arch, expected, run, ...pred, tolerance: TOLERANCE });
       expect(problems).toEqual([]);

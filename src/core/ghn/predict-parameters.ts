@@ -27,7 +27,16 @@ export interface PredictParametersOptions {
    * `width` entries, width being the decoded row's; the row is tiled with the rest afterwards).
    */
   classTokenRow?: ArrayLike<number>;
+  /**
+   * Fit nodes with the same targets as one batch (fewer, larger ops). Default: on backends whose
+   * memory is not the host's (webgpu), where every op has a fixed dispatch cost; on wasm and cpu a
+   * slice reads its whole input, so slicing the fitted batch apart costs more than it saves.
+   */
+  batchTargets?: boolean;
 }
+
+/** Backends whose tensors live in host memory. */
+const HOST_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 export interface GhnPrediction {
   /** Predicted tensors by state_dict name, in the target shapes (float32). The caller disposes them. */
@@ -108,6 +117,7 @@ function decodeAll(
     call++;
   };
   const given = opts.classTokenRow;
+  const batchTargets = opts.batchTargets ?? !HOST_BACKENDS.has(tf.getBackend());
   const classRow = (width: number): tf.Tensor => {
     if (given === undefined) return tf.randomNormal([1, 1, width], 0, 0.02, 'float32', opts.seed);
     if (given.length < width) throw new CoreError('INVALID_ARGUMENT', `classTokenRow has ${given.length} values, the decoded row needs ${width}`);
@@ -133,26 +143,79 @@ function decodeAll(
           record('bias_class', decoded);
         }
       }
-      for (const node of nodes) assign(ghn, decoded, matching.matched.get(node) as MatchedNode, classRow, out);
+      const members = nodes.map((node) => matching.matched.get(node) as MatchedNode);
+      for (const batch of batchTargets ? sameTargets(members) : members.map((m) => [m])) {
+        if (batch.length === 1) assign(ghn, decoded, batch[0], classRow, out);
+        else assignBatch(ghn, decoded, batch, classRow, out);
+      }
     });
   }
 }
 
-/** Writes one node's tensors: 1-D weights give weight (row 0) and their module's bias (row 1). */
+interface Target {
+  name: string;
+  sz: number[];
+  isW: boolean;
+  /** Row of the decoded item (1-D weights: 0 weight, 1 bias); null takes the item whole. */
+  row: number | null;
+}
+
+/** A node's tensors: 1-D weights give weight (row 0) and their module's bias (row 1). */
+function targetsOf(m: MatchedNode): Target[] {
+  if (m.sz.length !== 1) return [{ name: m.stateName, sz: m.sz, isW: m.isW, row: null }];
+  const targets: Target[] = [{ name: m.stateName, sz: m.sz, isW: m.isW, row: m.isW ? 0 : 1 }];
+  if (m.bias) targets.push({ name: m.bias.stateName, sz: m.bias.sz, isW: false, row: 1 });
+  return targets;
+}
+
+/**
+ * Nodes of one decoder group split by what is done to them (same target shapes and roles), in
+ * order of first appearance: each batch is sliced, normalised and tiled by one set of ops. A group
+ * where two nodes write the same tensor keeps node order instead (the last write wins).
+ */
+function sameTargets(members: MatchedNode[]): MatchedNode[][] {
+  const names = members.flatMap((m) => targetsOf(m).map((t) => t.name));
+  if (new Set(names).size !== names.length) return members.map((m) => [m]);
+  const batches = new Map<string, MatchedNode[]>();
+  for (const m of members) {
+    const key = JSON.stringify(targetsOf(m).map((t) => [t.sz, t.isW, t.row]));
+    const batch = batches.get(key);
+    if (batch) batch.push(m);
+    else batches.set(key, [m]);
+  }
+  return [...batches.values()];
+}
+
+function normalizerFor(ghn: Ghn, t: Target): ((x: tf.Tensor) => tf.Tensor) | undefined {
+  // Normalisation is elementwise with the target's shape, so it runs on the small tensor before tiling.
+  return ghn.config.weightNorm ? (x: tf.Tensor): tf.Tensor => normalizeParam(x, t.isW, t.sz) : undefined;
+}
+
+function store(out: Map<string, tf.Tensor>, name: string, p: tf.Tensor): void {
+  out.get(name)?.dispose();
+  out.set(name, tf.keep(p));
+}
+
+/** Writes one node's tensors. */
 function assign(ghn: Ghn, decoded: tf.Tensor, m: MatchedNode, classRow: (width: number) => tf.Tensor, out: Map<string, tf.Tensor>): void {
   const c = ghn.config;
   const item = tf.squeeze(tf.slice(decoded, m.wInd, 1), [0]);
-  const targets: { name: string; sz: number[]; isW: boolean; row: number | null }[] = [];
-  if (m.sz.length === 1) {
-    targets.push({ name: m.stateName, sz: m.sz, isW: m.isW, row: m.isW ? 0 : 1 });
-    if (m.bias) targets.push({ name: m.bias.stateName, sz: m.bias.sz, isW: false, row: 1 });
-  } else targets.push({ name: m.stateName, sz: m.sz, isW: m.isW, row: null });
-  for (const t of targets) {
+  for (const t of targetsOf(m)) {
     const w = t.row === null ? item : tf.squeeze(tf.slice(item, t.row, 1), [0]);
-    // Normalisation is elementwise with the target's shape, so it runs on the small tensor before tiling.
-    const normalize = c.weightNorm ? (x: tf.Tensor): tf.Tensor => normalizeParam(x, t.isW, t.sz) : undefined;
-    const p = c.impl === 'ppuda' ? tilePpuda(w, t.sz, normalize) : tileGhn3(w, t.sz, c.isGhn2, classRow, normalize);
-    out.get(t.name)?.dispose();
-    out.set(t.name, tf.keep(p));
+    const normalize = normalizerFor(ghn, t);
+    store(out, t.name, c.impl === 'ppuda' ? tilePpuda(w, t.sz, normalize) : tileGhn3(w, t.sz, c.isGhn2, classRow, normalize));
   }
+}
+
+/** Writes the tensors of several nodes with the same targets, fitted as one batch. */
+function assignBatch(ghn: Ghn, decoded: tf.Tensor, members: MatchedNode[], classRow: (width: number) => tf.Tensor, out: Map<string, tf.Tensor>): void {
+  const c = ghn.config;
+  const items = tf.gather(decoded, tf.tensor1d(members.map((m) => m.wInd), 'int32'));
+  const targets = members.map(targetsOf);
+  targets[0].forEach((t, ti) => {
+    const w = t.row === null ? items : tf.squeeze(tf.slice(items, [0, t.row], [-1, 1]), [1]);
+    const normalize = normalizerFor(ghn, t);
+    const fitted = c.impl === 'ppuda' ? tilePpuda(w, t.sz, normalize, 1) : tileGhn3(w, t.sz, c.isGhn2, classRow, normalize, 1);
+    members.forEach((_, i) => store(out, targets[i][ti].name, tf.reshape(tf.slice(fitted, i, 1), t.sz)));
+  });
 }
