@@ -139,6 +139,11 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
       const res = await request(t.url).get(path).set(auth()).expect(404);
       expect(res.body).toEqual({ error: expect.any(String) });
     }
+    // paths the protocol does not define: 404 with its body, not /v1's problem+json
+    for (const [method, path] of [['get', '/v2/nope'], ['post', '/v2/models/squeezenet-ort/explain'], ['get', '/v2/health/started']] as const) {
+      const res = await request(t.url)[method](path).set(auth()).expect(404);
+      expect(res.body).toEqual({ error: expect.stringMatching(/no route/) });
+    }
     // the protocol's error body for auth failures too
     expect((await request(t.url).get('/v2/models/squeezenet-ort').expect(401)).body).toEqual({ error: expect.stringMatching(/API key/) });
   });

@@ -1,5 +1,5 @@
-import { applyDecorators, Controller, Get, HttpCode, Param, Post, Req, Res, StreamableFile, UseFilters } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { All, applyDecorators, Controller, Get, HttpCode, NotFoundException, Param, Post, Req, Res, StreamableFile, UseFilters } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiConsumes, ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public, RequireScope } from '../../http/auth.decorators';
 import { OipInferRequestDto, OipErrorDto, OipInferResponseDto, OipModelMetadataDto, OipModelReadyDto, OipServerLiveDto, OipServerMetadataDto, OipServerReadyDto } from './dto/oip.dto';
@@ -117,6 +117,14 @@ export class OipController {
     const ready = this.inference.modelReady(model, version);
     if (!ready) res.status(503);
     return { name: model, ready };
+  }
+
+  /** Any other path under /v2 (declared last): 404 in the protocol's body rather than /v1's problem+json. */
+  @Public()
+  @All('*path')
+  @ApiExcludeEndpoint()
+  unknownRoute(@Req() req: Request): never {
+    throw new NotFoundException(`the Open Inference Protocol has no route ${req.method} ${req.path}`);
   }
 
   private async infer(model: string, version: string | undefined, req: Request, res: Response): Promise<StreamableFile> {
