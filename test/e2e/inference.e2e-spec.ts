@@ -11,6 +11,8 @@ const MiB = 1024 * 1024;
 const INPUT_SHAPE = [3, 224, 224];
 const ROW = 3 * 224 * 224;
 const HEADER = 'inference-header-content-length';
+// wasm for the tfjs engine (the e2e default, cpu, is slow under Jest); infer bodies up to 8 MiB.
+const APP_ENV = { WEIGHTSMITH_BACKEND: 'wasm', WEIGHTSMITH_MAX_INFER_BYTES: '8MiB' };
 
 interface OipOutput {
   name: string;
@@ -75,8 +77,7 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
   }
 
   beforeAll(async () => {
-    // wasm for the tfjs engine (the e2e default, cpu, is slow under Jest); infer bodies up to 8 MiB.
-    t = await startTestApp({ env: { WEIGHTSMITH_BACKEND: 'wasm', WEIGHTSMITH_MAX_INFER_BYTES: '8MiB' } });
+    t = await startTestApp({ env: APP_ENV });
     input = await fixtureTensor('squeezenet1_0.io.safetensors', 'input');
     logits = await fixtureTensor('squeezenet1_0.io.safetensors', 'logits');
     const arch = await v1('post', '/architectures').attach('file', `${RUNTIME}/squeezenet1_0.onnx`).expect(201);
@@ -235,4 +236,32 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
     expect(JSON.parse((res.body as Buffer).toString())).toEqual({ error: "model 'squeezenet-tfjs' is not deployed" });
     expect((await v1('get', '/deployments').expect(200)).body.items.map((d: { name: string }) => d.name)).not.toContain('squeezenet-tfjs');
   });
+
+  it('refuses to delete a deployed checkpoint (409, naming the deployments)', async () => {
+    const res = await v1('delete', `/checkpoints/${checkpointId}`).expect(409);
+    expect(res.body.code).toBe('CHECKPOINT_IN_USE');
+    expect(res.body.details.deployments).toContain('squeezenet-ort');
+  });
+
+  it('loads the recorded deployments again after a restart, with their settings, and serves them', async () => {
+    const listed = async () =>
+      (await v1('get', '/deployments').expect(200)).body.items.map((d: Record<string, unknown>) => [d.name, d.engine, d.backend, d.maxBatchSize, d.maxQueueDelayMs, d.createdAt]);
+    await deploy({ name: 'pinned-wasm', engine: 'tfjs', backend: 'wasm', maxBatchSize: 4 }).expect(201);
+    const before = await listed();
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    expect(before.map((d: unknown[]) => d[0])).not.toContain('squeezenet-tfjs'); // deleted above: not loaded again
+    await t.close({ keepData: true });
+    t = await startTestApp({ dataDir: t.dataDir, env: APP_ENV });
+    expect(await listed()).toEqual(before);
+    expect(maxAbsDiff(await binaryLogits('squeezenet-ort', input, 2), logits)).toBeLessThanOrEqual(1e-3);
+    expect(maxAbsDiff(await binaryLogits('pinned-wasm', input, 2), logits)).toBeLessThanOrEqual(1e-3);
+
+    // A start whose tfjs backend is not the one a deployment asked for drops that deployment (and its record).
+    await t.close({ keepData: true });
+    t = await startTestApp({ dataDir: t.dataDir, env: { ...APP_ENV, WEIGHTSMITH_BACKEND: 'cpu' } });
+    const names = (await listed()).map((d: unknown[]) => d[0]);
+    expect(names).not.toContain('pinned-wasm');
+    expect(names).toContain('squeezenet-ort');
+    await deploy({ name: 'pinned-wasm', engine: 'onnxruntime' }).expect(201); // the name is free again
+  }, 120_000);
 });

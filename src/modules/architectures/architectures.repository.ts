@@ -126,6 +126,12 @@ export class ArchitecturesRepository {
       if ((await tx.architecture.count({ where: { id } })) === 0) throw notFound(id);
       const users = await tx.checkpoint.findMany({ where: { architectureId: id }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: 20 });
       if (users.length > 0) throw inUse(users.map((u) => u.id));
+      const deployments = await tx.deployment.findMany({ where: { architectureId: id }, select: { name: true }, take: 20 });
+      if (deployments.length > 0) {
+        throw new ServiceError('ARCHITECTURE_IN_USE', `architecture ${id} is deployed as ${deployments.map((d) => d.name).join(', ')}; delete the deployments first`, {
+          deployments: deployments.map((d) => d.name),
+        });
+      }
       // A checkpoint naming it after the check above trips the foreign key; a concurrent delete leaves no row.
       const deleted = await tx.architecture.deleteMany({ where: { id } }).catch((e: unknown) => {
         throw isForeignKeyViolation(e) ? inUse([]) : e;

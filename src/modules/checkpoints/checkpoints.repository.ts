@@ -113,11 +113,14 @@ export class CheckpointsRepository {
       const children = await tx.checkpointParent.findMany({ where: { parentId: id }, select: { childId: true }, take: 20 });
       const activeJobs = await tx.job.count({ where: { checkpointId: id, status: { in: ['queued', 'running'] } } });
       const ghn = await tx.ghnModel.findUnique({ where: { checkpointId: id }, select: { id: true } });
-      if (children.length > 0 || activeJobs > 0 || ghn) {
-        throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${children.length} derived checkpoint(s), ${activeJobs} active job(s)${ghn ? ' and a GHN model' : ''}`, {
+      const deployments = (await tx.deployment.findMany({ where: { checkpointId: id }, select: { name: true }, take: 20 })).map((d) => d.name);
+      if (children.length > 0 || activeJobs > 0 || ghn || deployments.length > 0) {
+        const served = deployments.length ? `, deployed as ${deployments.join(', ')}` : '';
+        throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${children.length} derived checkpoint(s), ${activeJobs} active job(s)${ghn ? ' and a GHN model' : ''}${served}`, {
           referencedBy: children.map((c) => c.childId),
           activeJobs,
           ...(ghn ? { ghnId: ghn.id } : {}),
+          ...(deployments.length ? { deployments } : {}),
         });
       }
       // A reference created after the checks above trips a foreign key (ON DELETE RESTRICT).

@@ -25,7 +25,7 @@ export interface NewDeployment extends Partial<BatchingSettings> {
   backend?: string;
 }
 
-/** A loaded model (kept in memory only: deployments are re-created after a restart). */
+/** A loaded model (recorded in the deployments table and loaded again at every start). */
 export interface Deployment {
   name: string;
   version: string;

@@ -5,7 +5,7 @@ import { toDeploymentDto } from './deployment.mapper';
 import { DeploymentsService } from './deployments.service';
 import { CreateDeploymentDto, DeploymentDto, DeploymentListDto } from './dto/deployment.dto';
 
-/** Loaded models, served by the Open Inference Protocol under /v2 (kept in memory: re-create after a restart). */
+/** Loaded models, served by the Open Inference Protocol under /v2 (recorded; loaded again at every start). */
 @ApiTags('inference')
 @ApiBearerAuth()
 @Controller('v1/deployments')

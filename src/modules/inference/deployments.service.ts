@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CoreError } from '../../core/errors';
 import { parseGraphJson } from '../../core/graph/graph-json';
 import type { ArchitectureGraph } from '../../core/graph/ir';
@@ -13,6 +13,7 @@ import { ArchitecturesService } from '../architectures/architectures.service';
 import { CheckpointsService } from '../checkpoints/checkpoints.service';
 import { ServiceError } from '../service-error';
 import { BATCHING_DEFAULTS, MODEL_VERSION, type Deployment, type EngineChoice, type NewDeployment } from './deployment.types';
+import { DeploymentsRepository } from './deployments.repository';
 import { DynamicBatcher } from './dynamic-batcher';
 import { InferenceMetrics } from './inference-metrics';
 import { signatureOf, type ModelSignature } from './model-signature';
@@ -43,11 +44,12 @@ function trialInputs(signature: ModelSignature): Record<string, HostTensor> | nu
 }
 
 /**
- * Loads checkpoints into inference engines under a name and keeps them in memory (no table: after
- * a restart, deployments must be created again). Each model gets its own dynamic-batching queue.
+ * Loads checkpoints into inference engines under a name. Each model gets its own dynamic-batching
+ * queue; the deployments table records them, and every start loads them again (before the server
+ * listens). One that no longer loads (its backend gone, say) is dropped with an error in the log.
  */
 @Injectable()
-export class DeploymentsService implements OnApplicationShutdown {
+export class DeploymentsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeploymentsService.name);
   private readonly models = new Map<string, LoadedModel>();
   private readonly loading = new Set<string>();
@@ -57,6 +59,7 @@ export class DeploymentsService implements OnApplicationShutdown {
     private readonly architectures: ArchitecturesService,
     private readonly runtime: TensorRuntime,
     private readonly metrics: InferenceMetrics,
+    private readonly records: DeploymentsRepository,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -70,12 +73,47 @@ export class DeploymentsService implements OnApplicationShutdown {
 
   async create(input: NewDeployment): Promise<Deployment> {
     const { name } = input;
+    return this.loadAs(name, async () => {
+      const model = await this.load(input);
+      const d = model.deployment;
+      // Recorded once it runs: a model that fails to load leaves no record, and a crash before this
+      // line leaves nothing to load again.
+      const record = await this.records
+        .create({ name, checkpointId: d.checkpointId, architectureId: d.architectureId, engine: input.engine ?? 'auto', backend: input.backend ?? null, batching: d.batching })
+        .catch(async (e: unknown) => {
+          await this.unload(model, 'the deployment could not be recorded');
+          throw e;
+        });
+      d.createdAt = record.createdAt;
+      return model;
+    });
+  }
+
+  /** Loads the recorded deployments again (server start). */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const record of await this.records.list()) {
+      const { name, engine, backend, batching } = record;
+      try {
+        await this.loadAs(name, async () => {
+          const model = await this.load({ name, checkpointId: record.checkpointId, architectureId: record.architectureId, engine, ...(backend ? { backend } : {}), ...batching });
+          model.deployment.createdAt = record.createdAt;
+          return model;
+        });
+      } catch (e) {
+        this.logger.error({ msg: 'a recorded deployment no longer loads: its record is removed', name, error: (e as Error).message });
+        await this.records.delete(name);
+      }
+    }
+  }
+
+  /** Runs `load` under the name (refused while the name is taken or loading) and serves its model. */
+  private async loadAs(name: string, load: () => Promise<LoadedModel>): Promise<Deployment> {
     if (this.models.has(name) || this.loading.has(name)) {
       throw new ServiceError('DEPLOYMENT_NAME_TAKEN', `a deployment named '${name}' already exists${this.loading.has(name) ? ' (loading)' : ''}`);
     }
     this.loading.add(name);
     try {
-      const model = await this.load(input);
+      const model = await load();
       this.models.set(name, model);
       this.metrics.queueDepth.set({ model: name }, 0);
       const d = model.deployment;
@@ -111,6 +149,7 @@ export class DeploymentsService implements OnApplicationShutdown {
   /** Unloads: new requests get 404, waiting ones 503; the running batch finishes, then the engine is freed. */
   async delete(name: string): Promise<void> {
     const model = this.model(name);
+    await this.records.delete(name);
     this.models.delete(name);
     await this.unload(model, `model '${name}' was unloaded`);
     this.logger.log({ msg: 'model undeployed', name });

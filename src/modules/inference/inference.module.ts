@@ -3,6 +3,7 @@ import { ArchitecturesModule } from '../architectures/architectures.module';
 import { CheckpointsModule } from '../checkpoints/checkpoints.module';
 import { HealthService } from '../health/health.service';
 import { DeploymentsController } from './deployments.controller';
+import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 import { InferBodyReaderInstaller } from './infer-body';
 import { InferenceMetrics } from './inference-metrics';
@@ -16,6 +17,6 @@ import { OipController } from './oip.controller';
 @Module({
   imports: [ArchitecturesModule, CheckpointsModule],
   controllers: [DeploymentsController, OipController],
-  providers: [DeploymentsService, InferenceService, InferenceMetrics, InferBodyReaderInstaller, HealthService],
+  providers: [DeploymentsService, DeploymentsRepository, InferenceService, InferenceMetrics, InferBodyReaderInstaller, HealthService],
 })
 export class InferenceModule {}
