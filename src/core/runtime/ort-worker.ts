@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { CoreError } from '../errors';
+import { RequestWorker } from './request-worker';
 
 /** A tensor as it crosses the thread boundary (onnxruntime's type names). */
 export interface WireTensor {
@@ -41,69 +41,34 @@ parentPort.on('message', async (msg) => {
 });
 `;
 
-interface Reply {
-  id: number;
-  error?: string;
-  outputs?: Record<string, WireTensor>;
-}
-
 /** One onnxruntime session in a worker thread, driven by request/response messages. */
 export class OrtWorker {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private failure: Error | undefined;
-
-  constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: require.resolve('onnxruntime-node') } });
-    this.worker.unref();
-    this.worker.on('message', (reply: Reply) => {
-      const waiter = this.pending.get(reply.id);
-      if (!waiter) return;
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) this.worker.unref();
-      if (reply.error !== undefined) waiter.reject(new CoreError('INFERENCE_FAILED', `onnxruntime: ${reply.error}`));
-      else waiter.resolve(reply);
-    });
-    const fail = (e: Error): void => {
-      this.failure = new CoreError('INFERENCE_FAILED', `the onnxruntime worker stopped: ${e.message}`);
-      for (const waiter of this.pending.values()) waiter.reject(this.failure);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
-  }
+  private readonly channel = new RequestWorker(
+    new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: require.resolve('onnxruntime-node') } }),
+    'INFERENCE_FAILED',
+    'onnxruntime: ',
+  );
 
   /** Loads the model (its buffer is transferred to the worker). */
   async load(model: Uint8Array, options: Record<string, unknown>): Promise<void> {
     // Small protobuf outputs are views into a shared pool (Buffer#slice would not copy either).
     const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : new Uint8Array(model);
-    await this.request({ type: 'load', model: owned.buffer, options }, [owned.buffer as ArrayBuffer]);
+    await this.channel.request({ type: 'load', model: owned.buffer, options }, [owned.buffer as ArrayBuffer]);
   }
 
   /** Loads a model file (external data files are resolved next to it). */
   async loadPath(path: string, options: Record<string, unknown>): Promise<void> {
-    await this.request({ type: 'load', path, options });
+    await this.channel.request({ type: 'load', path, options });
   }
 
   async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
-    const reply = await this.request({ type: 'run', feeds });
-    return reply.outputs ?? {};
+    const reply = await this.channel.request({ type: 'run', feeds });
+    return (reply.outputs as Record<string, WireTensor> | undefined) ?? {};
   }
 
   /** Releases the session and stops the thread. */
   async close(): Promise<void> {
-    if (!this.failure) await this.request({ type: 'release' }).catch(() => undefined);
-    await this.worker.terminate();
-  }
-
-  private request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.ref();
-      this.worker.postMessage({ ...message, id }, transfer);
-    });
+    if (!this.channel.failed) await this.channel.request({ type: 'release' }).catch(() => undefined);
+    await this.channel.terminate();
   }
 }

@@ -5,7 +5,7 @@ import type { ArchitectureGraph } from '../../core/graph/ir';
 import { createEngine, TFJS_SUPPORTED_OPS, type EngineKind, type HostTensor, type InferenceEngine } from '../../core/runtime';
 import { numElements } from '../../core/tensor/dtypes';
 import type { BlobStore } from '../../core/storage/blob-store.port';
-import type { AppConfig } from '../../infra/config/app-config';
+import type { AppConfig, TensorBackendChoice } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 import { BLOB_STORE } from '../../infra/storage/storage.module';
 import { TensorRuntime } from '../../infra/tensor-runtime/tensor-runtime.module';
@@ -17,6 +17,7 @@ import { DeploymentsRepository } from './deployments.repository';
 import { DynamicBatcher } from './dynamic-batcher';
 import { InferenceMetrics } from './inference-metrics';
 import { signatureOf, type ModelSignature } from './model-signature';
+import { TfjsWorkerEngine } from './tfjs-worker-engine';
 import { boundNames, MAX_LISTED_MISMATCHES, readWeights, weightMismatches } from './model-weights';
 
 /** A deployment with its engine and request queue. */
@@ -194,7 +195,11 @@ export class DeploymentsService implements OnApplicationBootstrap, OnApplication
     batching.dynamicBatching = batching.dynamicBatching && signature.batchable;
     const started = performance.now();
     const weights = await readWeights(this.blobs.localPath(checkpoint.sha256), boundNames(graph, checkpoint.manifest));
-    const instance = await createEngine(engine, graph, weights, { maxCachedPlans: Math.min(batching.maxBatchSize, 16) + 1 }).catch((e: unknown) => {
+    const engineOptions = { maxCachedPlans: Math.min(batching.maxBatchSize, 16) + 1 };
+    // TF.js computes on the calling thread (wasm, cpu): it gets a worker thread of its own, on the server's backend.
+    const created =
+      engine === 'tfjs' ? TfjsWorkerEngine.create(graph, weights, backend as TensorBackendChoice, engineOptions) : createEngine(engine, graph, weights, engineOptions);
+    const instance = await created.catch((e: unknown) => {
       throw e instanceof CoreError && e.code === 'GRAPH_UNKNOWN_OP' ? invalidModel(e.message, e.details) : e;
     });
     const trial = trialInputs(signature);
