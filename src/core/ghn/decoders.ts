@@ -13,11 +13,34 @@ function channelColumns(nOut: number, nIn: number, c1: number): Int32Array {
   return cols;
 }
 
-/** conv.2 restricted to the given output columns (all of them when cols is null). */
-function conv2Columns(conv2: Dense, cols: Int32Array | null): Dense {
-  if (cols === null) return conv2;
+/** FNV-1a of a column list: the cache key of a derived subset. */
+function columnsHash(cols: Int32Array): string {
+  let h = 0x811c9dc5;
+  for (const c of cols) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return `${cols.length}:${h.toString(16)}`;
+}
+
+/** Derived column subsets kept per GHN: enough for every window and channel count a zoo needs. */
+const MAX_DERIVED = 64;
+
+/**
+ * A dense layer restricted to the given output columns (all of them when cols is null), cached in
+ * the GHN's weights under `key`: gathering columns reads the whole weight (16 MB for ghn3tm8's fc).
+ */
+function denseColumns(w: GhnWeights, d: Dense, key: string, cols: Int32Array | null): Dense {
+  if (cols === null) return d;
+  const cached = w.derived.get(key);
+  if (cached) return cached;
   const idx = tf.tensor1d(cols, 'int32');
-  return { w: tf.gather(conv2.w, idx, 1) as tf.Tensor2D, b: conv2.b ? (tf.gather(conv2.b, idx) as tf.Tensor1D) : null };
+  const sub: Dense = { w: tf.keep(tf.gather(d.w, idx, 1)) as tf.Tensor2D, b: d.b ? (tf.keep(tf.gather(d.b, idx)) as tf.Tensor1D) : null };
+  idx.dispose();
+  if (w.derived.size >= MAX_DERIVED) {
+    const [oldest, old] = w.derived.entries().next().value as [string, Dense];
+    w.derived.delete(oldest);
+    tf.dispose([old.w, ...(old.b ? [old.b] : [])]);
+  }
+  w.derived.set(key, sub);
+  return sub;
 }
 
 /**
@@ -28,7 +51,7 @@ function decodeChannels(w: GhnWeights, f: tf.Tensor, cols: Int32Array | null, nO
   const [n, h0, h, wd] = f.shape;
   const rows = tf.reshape(tf.transpose(f, [0, 2, 3, 1]), [n * h * wd, h0]);
   const hidden = tf.relu(linear(rows, w.decoderConv0));
-  const out = linear(hidden, conv2Columns(w.decoderConv2, cols));
+  const out = linear(hidden, denseColumns(w, w.decoderConv2, `conv2:${nOut}x${nIn}:${cols ? columnsHash(cols) : 'all'}`, cols));
   return tf.transpose(tf.reshape(out, [n, h, wd, nOut, nIn]), [0, 3, 4, 1, 2]);
 }
 
@@ -40,10 +63,20 @@ function classLayer(w: GhnWeights, x: tf.Tensor, row: number, col: number): tf.T
   return tf.transpose(logits, [0, 2, 1]);
 }
 
-/** fc → ReLU, viewed (n, h0, S, S) (channel-major, as the official view). */
-function decoderFc(w: GhnWeights, x: tf.Tensor, s: number): tf.Tensor {
-  const f = tf.relu(linear(x, w.decoderFc));
-  return tf.reshape(f, [x.shape[0], -1, s, s]);
+/**
+ * fc → ReLU, viewed (n, h0, S, S) (channel-major, as the official view), then cropped to the
+ * window rows r0..r0+h, columns q0..q0+wd: only the fc columns of the window are computed (a 1×1
+ * kernel needs 1/S² of them; ReLU and the crop commute with the column choice).
+ */
+function decoderFcWindow(w: GhnWeights, x: tf.Tensor, s: number, r0: number, h: number, q0: number, wd: number): tf.Tensor {
+  const fc = w.decoderFc;
+  const h0 = fc.w.shape[1] / (s * s);
+  if (h === s && wd === s) return tf.reshape(tf.relu(linear(x, fc)), [x.shape[0], h0, s, s]);
+  const cols = new Int32Array(h0 * h * wd);
+  let k = 0;
+  for (let c = 0; c < h0; c++) for (let r = r0; r < r0 + h; r++) for (let q = q0; q < q0 + wd; q++) cols[k++] = c * s * s + r * s + q;
+  const f = tf.relu(linear(x, denseColumns(w, fc, `fc:${r0},${h},${q0},${wd}`, cols)));
+  return tf.reshape(f, [x.shape[0], h0, h, wd]);
 }
 
 /**
@@ -58,7 +91,7 @@ export function convDecoder3(w: GhnWeights, c: GhnConfig, x: tf.Tensor, key: rea
       c.isGhn2 ? pySlice(S, 0, k) : pySlice(S, Math.max(0, Math.floor(S / 2) - Math.floor(k / 2)), Math.floor(S / 2) + Math.ceil(k / 2));
     const [r0, h] = window(kh);
     const [q0, wd] = window(kw);
-    const f = tf.slice(decoderFc(w, x, S), [0, 0, r0, q0], [-1, -1, h, wd]);
+    const f = decoderFcWindow(w, x, S, r0, h, q0, wd);
     const nOut = classPred ? C0 : Math.min(C0, k0);
     const nIn = Math.min(C1, k1);
     const cols = nOut * nIn === C0 * C1 ? null : channelColumns(nOut, nIn, C1);
@@ -98,7 +131,7 @@ export function convDecoderPpuda(w: GhnWeights, c: GhnConfig, x: tf.Tensor, key:
   return tf.tidy(() => {
     const a = Math.min(kh, S);
     const b = Math.min(kw, S);
-    const f = tf.slice(decoderFc(w, x, S), [0, 0, 0, 0], [-1, -1, a, b]);
+    const f = decoderFcWindow(w, x, S, 0, a, 0, b);
     let out = decodeChannels(w, f, rowsIndex, nOut, nIn);
     if (fast) {
       out = tf.slice(out, [0, 0, 0, 0, 0], [-1, -1, Math.min(C1, k1), -1, -1]);

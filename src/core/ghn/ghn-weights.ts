@@ -54,6 +54,12 @@ export interface GhnWeights {
   classLayer: Dense;
   decoder1d: [Dense, Dense];
   biasClass: Dense;
+  /**
+   * Column subsets of decoder weights (fc window, conv.2 channels), derived on first use and kept:
+   * cutting them out reads the whole weight each time. Bounded (oldest dropped first); freed with the
+   * GHN; not parameters (a Map's entries are not walked by ghnWeightTensors).
+   */
+  derived: Map<string, Dense>;
 }
 
 /** How a GHN tensor is stored: its state_dict shape, and whether the GHN keeps it transposed ([in, out]). */
@@ -234,6 +240,7 @@ export function assembleGhnWeights(prepared: ReadonlyMap<string, tf.Tensor>, c: 
     classLayer: dense('decoder.class_layer_predictor.1'),
     decoder1d: [dense('decoder_1d.fc.0'), dense('decoder_1d.fc.2')],
     biasClass: dense('bias_class.1'),
+    derived: new Map(),
   };
 }
 

@@ -38,6 +38,8 @@ export class Ghn {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
     tf.dispose(ghnWeightTensors(this.weights));
+    for (const d of this.weights.derived.values()) tf.dispose([d.w, ...(d.b ? [d.b] : [])]);
+    this.weights.derived.clear();
   }
 }
 
