@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version },
       note: 'ratio = our seconds / official PyTorch seconds on this machine kind (lower is better; 1 = parity); warm = median of in-process re-runs after the first',
       memoryNote:
-        'wasm has a 4 GiB heap: it holds ghn3xlm16 (2.6 GB) but its first decoder matmul allocates another ~600 MB (observed; XNNPACK packs a copy of the weight it multiplies by), which overflows. Fewer Graphormer layers would not help (the decoder holds 2.4 GB of the 2.6 GB), so the fallback is the pure-JS cpu backend, where only the cold prediction is timed.',
+        'wasm has a 4 GiB heap and holds ghn3xlm16 (2.6 GB), but its first decoder op on a tensor placed past 2 GiB fails with "memory access out of bounds" (seen in GatherV2 and, before the windowed decoder, in MatMul): in practice the wasm kernels address 2 GiB. Fewer Graphormer layers would not help (the decoder holds 2.4 GB of the 2.6 GB), so the fallback is the pure-JS cpu backend, where only the cold prediction is timed.',
       results,
     })}\n`,
   );
