@@ -10,7 +10,7 @@ export interface EngineOptions {
   fuse?: boolean;
   /** tfjs: input-shape plans kept at once (default 4). */
   maxCachedPlans?: number;
-  /** onnxruntime: weights above this many bytes load from an external data file (default 1.5 GiB). */
+  /** onnxruntime: weights above this many bytes load from an external data file (default 128 MiB). */
   maxEmbeddedBytes?: number;
   /** onnxruntime: where that file's temporary folder is made (default the OS temp folder). */
   tempDir?: string;

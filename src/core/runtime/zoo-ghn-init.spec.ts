@@ -13,8 +13,8 @@ import { tensorSetWeights } from './weights';
  * Every zoo architecture runs with a GHN initialization (the runtime issue's smoke test): the
  * fixtures' ghn3_h32_l3 GHN predicts its parameters (torch-default values for the rest, fresh
  * BatchNorm statistics), the runtime executes it on one image at the model's own resolution, and
- * the logits are finite and [1, 1000]. onnxruntime runs it (regnet_y_128gf and vit_h_14, past
- * protobuf's 2 GiB, through an external data file); the GHN predicts on wasm.
+ * the logits are finite and [1, 1000]. onnxruntime runs it (models over 128 MiB, regnet_y_128gf and
+ * vit_h_14 past protobuf's 2 GiB among them, through an external data file); the GHN predicts on wasm.
  */
 const SLOW_MS = 240_000;
 
