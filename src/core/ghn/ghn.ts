@@ -34,6 +34,13 @@ export class Ghn {
     return ghnWeightTensors(this.weights).reduce((n, t) => n + t.size, 0);
   }
 
+  /** Tensors held in the decoder column-subset cache (derived on use; freed by dispose). */
+  get derivedTensorCount(): number {
+    let n = 0;
+    for (const d of this.weights.derived.values()) n += d.b ? 2 : 1;
+    return n;
+  }
+
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
