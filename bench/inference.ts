@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     batch1LogitsRelativeDiffOrtVsWasm: agreement,
     fasterCpuEngine: ortWins.length && ortWins.every((s) => s > 1) ? 'onnxruntime' : ortWins.every((s) => s < 1) ? 'tfjs' : 'mixed',
     peers: PEERS,
-    gpu: 'not measured: no GPU in this session (webgpu and PyTorch figures above are from shared/gpu/README.md)',
+    gpu: 'webgpu on the GPU machine is measured by bench/gpu.ts (results: bench/results/gpu-h100-webgpu*.json); the peers above are from shared/gpu/README.md',
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
