@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorBackendChoice } from '../config/app-config';
 
@@ -16,6 +18,25 @@ const AUTO_ORDER: Candidate[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 function optionalRequire(name: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(name);
+}
+
+/**
+ * Whether the Vulkan loader Dawn needs is installed (Linux: in the dynamic linker's cache or on
+ * LD_LIBRARY_PATH). Without it Dawn prints a warning to stderr and finds no adapter, so the webgpu
+ * candidate is skipped quietly instead. Other platforms are left to Dawn.
+ */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const lib = 'libvulkan.so.1';
+  // The dynamic linker's search path, not a setting of ours: read where dlopen would read it.
+  // eslint-disable-next-line no-restricted-properties
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (dirs.some((d) => existsSync(join(d, lib)))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes(lib);
+  } catch {
+    return true; // no cache to read: let Dawn look
+  }
 }
 
 async function tryBackend(name: Candidate): Promise<string | null> {
@@ -37,6 +58,7 @@ async function tryBackend(name: Candidate): Promise<string | null> {
       return (await tf.setBackend('tensorflow')) ? null : 'tensorflow backend failed to initialise';
     }
     case 'webgpu': {
+      if (!vulkanLoaderPresent()) return 'the Vulkan loader (libvulkan.so.1) is not installed';
       let webgpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
       try {
         webgpu = optionalRequire('webgpu') as typeof webgpu;
