@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BlobTooLargeError, type BlobStore } from '../../core/storage/blob-store.port';
 import { FsBlobStore } from './fs-blob-store';
@@ -183,8 +183,12 @@ function blobStoreContract(name: string, make: () => Promise<{ store: BlobStore;
     it('cleanTemporary removes leftovers and returns how many', async () => {
       await store.stage(chunksOf(data, 50_000));
       await writeFile(store.tempPath(), 'crash leftover');
+      // a folder left by a crash while onnxruntime's external data was written
+      const folder = join(dirname(store.tempPath()), 'weightsmith-ort-leftover');
+      await mkdir(folder);
+      await writeFile(join(folder, 'weights.bin'), 'partial');
       const { sha256: kept } = await store.commit(await store.stage(chunksOf(Buffer.from('kept'), 4)));
-      await expect(store.cleanTemporary()).resolves.toBe(2);
+      await expect(store.cleanTemporary()).resolves.toBe(3);
       expect(await tempFiles()).toEqual([]);
       expect(await store.exists(kept)).toBe(true);
       await expect(store.cleanTemporary()).resolves.toBe(0);

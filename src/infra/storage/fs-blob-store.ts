@@ -134,7 +134,8 @@ export class FsBlobStore implements BlobStore {
   async cleanTemporary(): Promise<number> {
     let removed = 0;
     for (const name of await safeReaddir(this.tmpDir)) {
-      if (await unlink(join(this.tmpDir, name)).then(() => true, () => false)) removed++;
+      // Folders too: onnxruntime's external-data folders are made here (see DeploymentsService).
+      if (await rm(join(this.tmpDir, name), { recursive: true, force: true }).then(() => true, () => false)) removed++;
     }
     return removed;
   }

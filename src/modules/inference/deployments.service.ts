@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CoreError } from '../../core/errors';
 import { parseGraphJson } from '../../core/graph/graph-json';
@@ -197,8 +198,12 @@ export class DeploymentsService implements OnApplicationBootstrap, OnApplication
     const weights = await readWeights(this.blobs.localPath(checkpoint.sha256), boundNames(graph, checkpoint.manifest));
     const engineOptions = { maxCachedPlans: Math.min(batching.maxBatchSize, 16) + 1 };
     // TF.js computes on the calling thread (wasm, cpu): it gets a worker thread of its own, on the server's backend.
+    // onnxruntime writes weights over 128 MiB to a temporary folder: the data directory's, not the OS's
+    // (a 2.6 GB model in a small /tmp), where the start-up sweep removes what a crash leaves.
     const created =
-      engine === 'tfjs' ? TfjsWorkerEngine.create(graph, weights, backend as TensorBackendChoice, engineOptions) : createEngine(engine, graph, weights, engineOptions);
+      engine === 'tfjs'
+        ? TfjsWorkerEngine.create(graph, weights, backend as TensorBackendChoice, engineOptions)
+        : createEngine(engine, graph, weights, { ...engineOptions, tempDir: dirname(this.blobs.tempPath()) });
     const instance = await created.catch((e: unknown) => {
       throw e instanceof CoreError && e.code === 'GRAPH_UNKNOWN_OP' ? invalidModel(e.message, e.details) : e;
     });
