@@ -49,33 +49,8 @@ export function orthogonalMatrix(rows: number, cols: number, random: RandomStrea
  * that R has a positive diagonal (the convention orthogonal_ applies). `a` is overwritten.
  */
 function thinQ(a: Float64Array, m: number, n: number): Float64Array {
-  const betas = new Float64Array(n);
   const signs = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    const col = k * m;
-    let norm2 = 0;
-    for (let i = k; i < m; i++) norm2 += a[col + i] * a[col + i];
-    const norm = Math.sqrt(norm2);
-    const x0 = a[col + k];
-    // R_kk = −sign(x0)·‖x‖ with v = x − R_kk·e_k (no cancellation).
-    const alpha = x0 >= 0 ? -norm : norm;
-    signs[k] = alpha > 0 ? 1 : alpha < 0 ? -1 : 1;
-    if (norm === 0) {
-      betas[k] = 0;
-      continue;
-    }
-    a[col + k] = x0 - alpha;
-    const vNorm2 = norm2 - x0 * x0 + a[col + k] * a[col + k];
-    const beta = 2 / vNorm2;
-    betas[k] = beta;
-    for (let j = k + 1; j < n; j++) {
-      const cj = j * m;
-      let s = 0;
-      for (let i = k; i < m; i++) s += a[col + i] * a[cj + i];
-      s *= beta;
-      for (let i = k; i < m; i++) a[cj + i] -= s * a[col + i];
-    }
-  }
+  const betas = factorPanel(a, m, 0, n, signs);
   // Q = H_0 H_1 … H_{n−1} applied to the first n columns of the identity, last reflector first.
   const q = new Float64Array(m * n);
   for (let j = 0; j < n; j++) q[j * m + j] = 1;
@@ -92,11 +67,7 @@ function thinQ(a: Float64Array, m: number, n: number): Float64Array {
       for (let i = k; i < m; i++) q[cj + i] -= s * a[col + i];
     }
   }
-  for (let j = 0; j < n; j++) {
-    if (signs[j] === 1) continue;
-    const cj = j * m;
-    for (let i = 0; i < m; i++) q[cj + i] = -q[cj + i];
-  }
+  flipToPositiveDiagonal(q, m, n, signs);
   return q;
 }
 
@@ -137,12 +108,17 @@ function blockedThinQ(a: Float64Array, m: number, n: number): Float64Array {
   const q = new Float64Array(m * n);
   for (let j = 0; j < n; j++) q[j * m + j] = 1;
   for (let b = blocks.length - 1; b >= 0; b--) applyBlock(q, m, blocks[b], blocks[b].k0, n - blocks[b].k0, false);
+  flipToPositiveDiagonal(q, m, n, signs);
+  return q;
+}
+
+/** Negates the columns of Q whose R_jj is negative, so that R has a positive diagonal (as torch's orthogonal_ does). */
+function flipToPositiveDiagonal(q: Float64Array, m: number, n: number, signs: Float64Array): void {
   for (let j = 0; j < n; j++) {
     if (signs[j] === 1) continue;
     const cj = j * m;
     for (let i = 0; i < m; i++) q[cj + i] = -q[cj + i];
   }
-  return q;
 }
 
 /** Householder QR of columns k0…k0+kb−1 (rows k0…m−1) in place; returns the betas, records sign(R_jj). */
@@ -155,6 +131,7 @@ function factorPanel(a: Float64Array, m: number, k0: number, kb: number, signs: 
     for (let i = k; i < m; i++) norm2 += a[col + i] * a[col + i];
     const norm = Math.sqrt(norm2);
     const x0 = a[col + k];
+    // R_kk = −sign(x0)·‖x‖ with v = x − R_kk·e_k (no cancellation).
     const alpha = x0 >= 0 ? -norm : norm;
     signs[k] = alpha < 0 ? -1 : 1;
     if (norm === 0) continue;
