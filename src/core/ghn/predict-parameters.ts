@@ -7,6 +7,7 @@ import type { Ghn } from './ghn';
 import { graphormer, type InternalsSink } from './graphormer';
 import { embed, layerNorm } from './nn';
 import { matchParams, paramShapesFromGraph, type MatchedNode, type ParamMatching } from './param-matching';
+import { isHostMemoryBackend } from '../tensor/read-tensors';
 import { encodeShapes, ShapeVocabulary } from './shape-encoder';
 import { normalizeParam, tileGhn3, tilePpuda } from './tile-params';
 
@@ -34,9 +35,6 @@ export interface PredictParametersOptions {
    */
   batchTargets?: boolean;
 }
-
-/** Backends whose tensors live in host memory. */
-const HOST_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 export interface GhnPrediction {
   /** Predicted tensors by state_dict name, in the target shapes (float32). The caller disposes them. */
@@ -117,7 +115,7 @@ function decodeAll(
     call++;
   };
   const given = opts.classTokenRow;
-  const batchTargets = opts.batchTargets ?? !HOST_BACKENDS.has(tf.getBackend());
+  const batchTargets = opts.batchTargets ?? !isHostMemoryBackend();
   const classRow = (width: number): tf.Tensor => {
     if (given === undefined) return tf.randomNormal([1, 1, width], 0, 0.02, 'float32', opts.seed);
     if (given.length < width) throw new CoreError('INVALID_ARGUMENT', `classTokenRow has ${given.length} values, the decoded row needs ${width}`);

@@ -2,6 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** Backends whose tensors already live in host memory: reading one costs no round trip. */
 const HOST_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
+
+/** Whether the active backend keeps tensors in host memory (cpu, wasm, tensorflow), unlike webgpu. */
+export function isHostMemoryBackend(): boolean {
+  return HOST_BACKENDS.has(tf.getBackend());
+}
 /** Packed reads stay under WebGPU's 2 GiB storage-binding limit with a wide margin. */
 const MAX_PACK_ELEMENTS = 64 * 1024 * 1024;
 
@@ -17,7 +22,7 @@ export interface ReadTensorsOptions {
  * chunks. The arrays returned may be views into a shared buffer.
  */
 export async function readFloat32Tensors(tensors: readonly tf.Tensor[], options: ReadTensorsOptions = {}): Promise<Float32Array[]> {
-  const pack = options.pack ?? !HOST_BACKENDS.has(tf.getBackend());
+  const pack = options.pack ?? !isHostMemoryBackend();
   if (!pack || tensors.length <= 1) return Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array));
   const out: Float32Array[] = [];
   for (let start = 0; start < tensors.length; ) {
