@@ -24,14 +24,14 @@ function columnsHash(cols: Int32Array): string {
 const MAX_DERIVED = 64;
 
 /**
- * A dense layer restricted to the given output columns (all of them when cols is null), cached in
- * the GHN's weights under `key`: gathering columns reads the whole weight (16 MB for ghn3tm8's fc).
+ * A dense layer restricted to the output columns `columns()` lists, cached in the GHN's weights
+ * under `key` (the list is built only on a miss): gathering columns reads the whole weight (16 MB
+ * for ghn3tm8's fc).
  */
-function denseColumns(w: GhnWeights, d: Dense, key: string, cols: Int32Array | null): Dense {
-  if (cols === null) return d;
+function denseColumns(w: GhnWeights, d: Dense, key: string, columns: () => Int32Array): Dense {
   const cached = w.derived.get(key);
   if (cached) return cached;
-  const idx = tf.tensor1d(cols, 'int32');
+  const idx = tf.tensor1d(columns(), 'int32');
   const sub: Dense = { w: tf.keep(tf.gather(d.w, idx, 1)) as tf.Tensor2D, b: d.b ? (tf.keep(tf.gather(d.b, idx)) as tf.Tensor1D) : null };
   idx.dispose();
   if (w.derived.size >= MAX_DERIVED) {
@@ -51,7 +51,8 @@ function decodeChannels(w: GhnWeights, f: tf.Tensor, cols: Int32Array | null, nO
   const [n, h0, h, wd] = f.shape;
   const rows = tf.reshape(tf.transpose(f, [0, 2, 3, 1]), [n * h * wd, h0]);
   const hidden = tf.relu(linear(rows, w.decoderConv0));
-  const out = linear(hidden, denseColumns(w, w.decoderConv2, `conv2:${nOut}x${nIn}:${cols ? columnsHash(cols) : 'all'}`, cols));
+  const conv2 = cols === null ? w.decoderConv2 : denseColumns(w, w.decoderConv2, `conv2:${nOut}x${nIn}:${columnsHash(cols)}`, () => cols);
+  const out = linear(hidden, conv2);
   return tf.transpose(tf.reshape(out, [n, h, wd, nOut, nIn]), [0, 3, 4, 1, 2]);
 }
 
@@ -72,10 +73,13 @@ function decoderFcWindow(w: GhnWeights, x: tf.Tensor, s: number, r0: number, h: 
   const fc = w.decoderFc;
   const h0 = fc.w.shape[1] / (s * s);
   if (h === s && wd === s) return tf.reshape(tf.relu(linear(x, fc)), [x.shape[0], h0, s, s]);
-  const cols = new Int32Array(h0 * h * wd);
-  let k = 0;
-  for (let c = 0; c < h0; c++) for (let r = r0; r < r0 + h; r++) for (let q = q0; q < q0 + wd; q++) cols[k++] = c * s * s + r * s + q;
-  const f = tf.relu(linear(x, denseColumns(w, fc, `fc:${r0},${h},${q0},${wd}`, cols)));
+  const windowColumns = (): Int32Array => {
+    const cols = new Int32Array(h0 * h * wd);
+    let k = 0;
+    for (let c = 0; c < h0; c++) for (let r = r0; r < r0 + h; r++) for (let q = q0; q < q0 + wd; q++) cols[k++] = c * s * s + r * s + q;
+    return cols;
+  };
+  const f = tf.relu(linear(x, denseColumns(w, fc, `fc:${r0},${h},${q0},${wd}`, windowColumns)));
   return tf.reshape(f, [x.shape[0], h0, h, wd]);
 }
 
