@@ -5,24 +5,9 @@ import { openCheckpoint } from '../formats/open-checkpoint';
 import { withFileSource } from '../io/random-access';
 import { fixturesDir } from '../testing/fixtures';
 import { loadGhnFromTensorSet, type Ghn } from './ghn';
-import type { GhnConfig } from './ghn-config';
 import { predictParameters } from './predict-parameters';
-import { fixtureGraph, loadFixtureGhn } from './testing-ghn-fixtures';
+import { fixtureGraph, GHN3_H32_L3_CONFIG, loadFixtureGhn } from './testing-ghn-fixtures';
 
-/** The GHN weights of ghn/ghn3_h32_l3.safetensors, stored as PyTorch files (fixtures/checkpoint-formats). */
-const GHN3_H32_L3: GhnConfig = {
-  impl: 'ghn3',
-  graphBuilder: 'ghn3',
-  hid: 32,
-  maxShape: [32, 32, 16, 16],
-  numClasses: 1000,
-  heads: 8,
-  layers: 3,
-  isGhn2: false,
-  weightNorm: true,
-  ve: true,
-  layernorm: true,
-};
 const ARCHS = ['tiny_cnn', 'vit_tiny', 'mobilenet_v3_mini'];
 
 async function loadFile(path: string): Promise<Ghn> {
@@ -54,7 +39,7 @@ describe('loading a GHN from each PyTorch checkpoint layout', () => {
     const ghn = await loadFile(fixturesDir('checkpoint-formats', `ghn3_h32_l3.${layout}.pt`));
     try {
       // joblib and state_dict files carry no config (inferred from the keys); torchsave stores one.
-      expect(ghn.config).toEqual(GHN3_H32_L3);
+      expect(ghn.config).toEqual(GHN3_H32_L3_CONFIG);
       const got = predictAll(ghn);
       expect([...got.keys()]).toEqual([...reference.keys()]);
       for (const [k, v] of got) expect(Buffer.from(v.buffer).equals(Buffer.from((reference.get(k) as Float32Array).buffer))).toBe(true);
@@ -71,9 +56,9 @@ describe('loading a GHN from each PyTorch checkpoint layout', () => {
     // 4-D 1×1 decoder weights squeezed, S from the spatial table (9 rows → 11).
     const ppuda = await loadFile(fixturesDir('ghn', 'ghn', 'ppuda_ghn2_h32.safetensors'));
     try {
-      expect(ghn3.config).toEqual(GHN3_H32_L3);
-      expect(ghn2.config).toEqual({ ...GHN3_H32_L3, maxShape: [64, 64, 16, 16], layers: 0, isGhn2: true });
-      expect(ppuda.config).toEqual({ ...GHN3_H32_L3, maxShape: [64, 64, 11, 11], layers: 0, isGhn2: true });
+      expect(ghn3.config).toEqual(GHN3_H32_L3_CONFIG);
+      expect(ghn2.config).toEqual({ ...GHN3_H32_L3_CONFIG, maxShape: [64, 64, 16, 16], layers: 0, isGhn2: true });
+      expect(ppuda.config).toEqual({ ...GHN3_H32_L3_CONFIG, maxShape: [64, 64, 11, 11], layers: 0, isGhn2: true });
       expect(ghn3.numParameters).toBe(1540464);
       expect(ghn2.numParameters).toBe(2319720);
       expect(ppuda.numParameters).toBe(1749464);

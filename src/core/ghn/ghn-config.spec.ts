@@ -6,7 +6,7 @@ import { loadGhn } from './ghn';
 import { inferGhnConfig, parseGhnConfig, type GhnConfig } from './ghn-config';
 import { expectedGhnKeys } from './ghn-weights';
 import { predictParameters } from './predict-parameters';
-import { fixtureGraph, readJson, readSafetensorsAsTf } from './testing-ghn-fixtures';
+import { fixtureGraph, GHN3_H32_L3_CONFIG, readJson, readSafetensorsAsTf } from './testing-ghn-fixtures';
 
 function codeOf(f: () => unknown): string | undefined {
   try {
@@ -17,19 +17,7 @@ function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
-const base: GhnConfig = {
-  impl: 'ghn3',
-  graphBuilder: 'ghn3',
-  hid: 32,
-  maxShape: [32, 32, 16, 16],
-  numClasses: 1000,
-  heads: 8,
-  layers: 3,
-  isGhn2: false,
-  weightNorm: true,
-  ve: true,
-  layernorm: true,
-};
+const base = GHN3_H32_L3_CONFIG;
 
 describe('GHN configs', () => {
   it('reads the fixtures config files (impl, graph_builder, ctor_config)', () => {

@@ -11,6 +11,22 @@ import type { GhnGraph } from '../graph/ghn/ghn-graph';
 import { withFileSource } from '../io/random-access';
 import { fixturesDir } from '../testing/fixtures';
 import { loadGhn, type Ghn } from './ghn';
+import type { GhnConfig } from './ghn-config';
+
+/** The config of the fixtures' ghn3_h32_l3 GHN, as parsed (ghn/ghn/ghn3_h32_l3.json). */
+export const GHN3_H32_L3_CONFIG: GhnConfig = {
+  impl: 'ghn3',
+  graphBuilder: 'ghn3',
+  hid: 32,
+  maxShape: [32, 32, 16, 16],
+  numClasses: 1000,
+  heads: 8,
+  layers: 3,
+  isGhn2: false,
+  weightNorm: true,
+  ve: true,
+  layernorm: true,
+};
 
 export const GHN_FIXTURE_CONFIGS = ['ghn3_h32_l3', 'ghn2mode_h32', 'ppuda_ghn2_h32'] as const;
 export type GhnFixtureConfig = (typeof GHN_FIXTURE_CONFIGS)[number];
