@@ -53,3 +53,17 @@ export class CoreError extends Error {
 export function isCoreError(e: unknown): e is CoreError {
   return e instanceof CoreError;
 }
+
+/** An error as it crosses a worker-thread boundary (structured-cloneable). */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Any thrown value as a WireError, keeping a CoreError's code and details. */
+export function toWireError(e: unknown): WireError {
+  const error = e instanceof Error ? e : new Error(String(e));
+  return isCoreError(e) ? { name: error.name, message: error.message, code: e.code, details: e.details } : { name: error.name, message: error.message };
+}

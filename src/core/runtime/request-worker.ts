@@ -1,13 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { CORE_ERROR_CODES, CoreError, type CoreErrorCode } from '../errors';
-
-/** An error as it crosses the thread boundary. */
-export interface WireError {
-  name?: string;
-  message: string;
-  code?: string;
-  details?: Record<string, unknown>;
-}
+import { CORE_ERROR_CODES, CoreError, type CoreErrorCode, type WireError } from '../errors';
 
 /** What a request worker posts back: `id` of the request, then its fields or an error. */
 export interface WorkerResponse {
@@ -18,7 +10,7 @@ export interface WorkerResponse {
 
 /** An error thrown in a worker, rebuilt: a CoreError where it carried a core code. */
 export function errorFromWorker(error: WireError | string, fallback: CoreErrorCode, prefix = ''): Error {
-  const e = typeof error === 'string' ? { message: error } : error;
+  const e: WireError = typeof error === 'string' ? { name: 'Error', message: error } : error;
   if (e.code !== undefined && (CORE_ERROR_CODES as readonly string[]).includes(e.code)) return new CoreError(e.code as CoreErrorCode, e.message, e.details);
   return new CoreError(fallback, `${prefix}${e.message}`);
 }

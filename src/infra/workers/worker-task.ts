@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isCoreError } from '../../core/errors';
+import { toWireError, type WireError } from '../../core/errors';
 
 /** What a worker posts back: the task's value, or its error in a cloneable form. */
 export type WorkerReply<O> =
   | { ok: true; value: O }
-  | { ok: false; error: { name: string; message: string; code?: string; details?: Record<string, unknown> } };
+  | { ok: false; error: WireError };
 
 /** The body of a worker script: runs `task` on the worker's input and posts the reply once. */
 export function serveWorkerTask<I, O>(task: (input: I) => O | Promise<O>): void {
@@ -15,13 +15,7 @@ export function serveWorkerTask<I, O>(task: (input: I) => O | Promise<O>): void 
     try {
       reply = { ok: true, value: await task(workerData as I) };
     } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
-      reply = {
-        ok: false,
-        error: isCoreError(e)
-          ? { name: error.name, message: error.message, code: e.code, details: e.details }
-          : { name: error.name, message: error.message },
-      };
+      reply = { ok: false, error: toWireError(e) };
     }
     try {
       port.postMessage(reply);

@@ -1,8 +1,7 @@
 import { parentPort } from 'node:worker_threads';
-import { isCoreError } from '../../core/errors';
+import { toWireError } from '../../core/errors';
 import type { ArchitectureGraph } from '../../core/graph/ir';
 import { createEngine, type EngineOptions, type HostTensor, type InferenceEngine, type TensorBytes } from '../../core/runtime';
-import type { WireError } from '../../core/runtime/request-worker';
 import type { TensorBackendChoice } from '../../infra/config/app-config';
 import { selectBackend } from '../../infra/tensor-runtime/select-backend';
 
@@ -19,11 +18,6 @@ type Message =
 const port = parentPort;
 if (!port) throw new Error('tfjs-engine.worker must run in a worker thread (see TfjsWorkerEngine)');
 let engine: InferenceEngine | null = null;
-
-function wireError(e: unknown): WireError {
-  const error = e instanceof Error ? e : new Error(String(e));
-  return isCoreError(e) ? { name: error.name, message: error.message, code: e.code, details: e.details } : { name: error.name, message: error.message };
-}
 
 port.on('message', (msg: Message) => {
   void (async () => {
@@ -43,7 +37,7 @@ port.on('message', (msg: Message) => {
         port.postMessage({ id: msg.id });
       }
     } catch (e) {
-      port.postMessage({ id: msg.id, error: wireError(e) });
+      port.postMessage({ id: msg.id, error: toWireError(e) });
     }
   })();
 });
