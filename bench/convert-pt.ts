@@ -7,6 +7,7 @@ import { readSafetensorsHeader } from '../src/core/formats/safetensors';
 import { withFileSource } from '../src/core/io/random-access';
 import { MiB, patternChunks, type GeneratedTensor } from './lib/generated-data';
 import { MB, numberOption, round, sampleRss, toMB } from './lib/proc-memory';
+import { emitReport } from './lib/report';
 import { writeTorchZipFile } from './lib/torch-zip-writer';
 
 /**
@@ -72,10 +73,8 @@ async function main(): Promise<void> {
     const largest = tensors.reduce((a, b) => (b.byteLength > a.byteLength ? b : a));
     const verification = await verify(output, tensors, largest);
     const bound = 2 * largest.byteLength + HEADROOM_BYTES;
-    process.stdout.write(
-      JSON.stringify({
+    await emitReport({
         bench: 'convert-pt',
-        node: process.version,
         inputBytes,
         outputBytes: summary.bytes,
         tensors: tensors.length,
@@ -87,8 +86,7 @@ async function main(): Promise<void> {
         boundHeld: peakRss <= bound,
         verification,
         ok: verification.tensorsMatch && verification.largestSha256Match && peakRss <= bound,
-      }) + '\n',
-    );
+      });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

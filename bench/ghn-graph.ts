@@ -6,6 +6,7 @@ import { importOnnxGraph } from '../src/core/graph/onnx-import';
 import { buildZooModel } from '../src/core/graph/zoo';
 import { fixturesDir } from '../src/core/testing/fixtures';
 import { numberOption, round } from './lib/proc-memory';
+import { emitReport } from './lib/report';
 
 /**
  * Time to build the GHN graph of vit_b_16 and resnet50, from the zoo and from the fixtures' ONNX
@@ -50,7 +51,7 @@ function measure(load: () => ArchitectureGraph, builder: GhnBuilderName, runs: n
   return { nodes, edges, medianMs: round(totalMs, 1), sourceMedianMs: round(median(source), 1), ghnMedianMs: round(median(ghn), 1), underBar: totalMs < BAR_MS };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const runs = Math.round(numberOption(process.argv, 'runs', 15));
   const warmup = Math.round(numberOption(process.argv, 'warmup', 3));
   const cases: Record<string, unknown>[] = [];
@@ -72,17 +73,17 @@ function main(): void {
     }
   }
   const measured = cases.filter((c) => !('unsupported' in c));
-  process.stdout.write(
-    JSON.stringify({
+  await emitReport({
       bench: 'ghn-graph',
-      node: process.version,
       runs,
       warmup,
       barMs: BAR_MS,
       cases,
       allUnderBar: measured.every((c) => c.underBar === true),
-    }) + '\n',
-  );
+  });
 }
 
-main();
+main().catch((e: unknown) => {
+  process.stderr.write(`ghn-graph: ${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
+});

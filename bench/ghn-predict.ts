@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { cpus } from 'node:os';
 import { selectBackend } from '../src/infra/tensor-runtime/select-backend';
 import { benchGhnSize, GHN_SIZES, OFFICIAL_CPU_SECONDS, seconds, type GhnSizeName } from './lib/ghn-bench';
 import { numberOption, round } from './lib/proc-memory';
+import { emitReport } from './lib/report';
 
 /**
  * GHN prediction latency for resnet18, resnet50, convnext_tiny and vit_b_16 with pseudo-random GHNs of
@@ -70,16 +70,13 @@ async function main(): Promise<void> {
     }
     results[size] = { config: GHN_SIZES[size], attempts };
   }
-  process.stdout.write(
-    `${JSON.stringify({
+  await emitReport({
       bench: 'ghn-predict',
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version },
       note: 'ratio = our seconds / official PyTorch seconds on this machine kind (lower is better; 1 = parity); warm = median of in-process re-runs after the first',
       memoryNote:
         'wasm has a 4 GiB heap and holds ghn3xlm16 (2.6 GB), but its first decoder op on a tensor placed past 2 GiB fails with "memory access out of bounds" (seen in GatherV2 and, before the windowed decoder, in MatMul): in practice the wasm kernels address 2 GiB. Fewer Graphormer layers would not help (the decoder holds 2.4 GB of the 2.6 GB), so the fallback is the pure-JS cpu backend, where only the cold prediction is timed.',
       results,
-    })}\n`,
-  );
+  });
 }
 
 main().catch((e: unknown) => {

@@ -13,7 +13,7 @@ import { benchGhnSize, OFFICIAL_CPU_SECONDS, OFFICIAL_H100_SECONDS, type GhnSize
 import { numberOption, round } from './lib/proc-memory';
 
 /**
- * The GPU check (shared/gpu/README.md): TF.js on webgpu (Dawn over Vulkan) on the GPU machine, in
+ * The GPU check (bench/README.md): TF.js on webgpu (Dawn over Vulkan) on the GPU machine, in
  * one run, each section in its own child process with its own time bound:
  *  - `fixtures`: the runtime fixtures that travel (squeezenet1_0, vit_tiny; resnet18 when its 47 MB
  *    of weights are there) against PyTorch's logits, and the GHN-run ONNX files against their
@@ -184,10 +184,10 @@ async function runtimeSection(): Promise<unknown> {
   }
   return {
     backend: BACKEND,
-    weights: 'randomWeights(seed 1) generated here (resnet18 fixture weights do not fit the 64 MiB transfer: DESIGN §10)',
+    weights: 'randomWeights(seed 1) generated here (resnet18 fixture weights do not fit the 64 MiB transfer beside node, tfjs and webgpu)',
     models,
     peers: {
-      'tfjs webgpu, hand-written NHWC ResNet, H100 (shared/gpu/README.md)': { resnet18: { batch1Ms: 11.3, batch256ImagesPerSecond: 3162 }, resnet50: { batch1Ms: 25.3, batch256ImagesPerSecond: 1432 } },
+      'tfjs webgpu, hand-written NHWC ResNet, H100': { resnet18: { batch1Ms: 11.3, batch256ImagesPerSecond: 3162 }, resnet50: { batch1Ms: 25.3, batch256ImagesPerSecond: 1432 } },
       'pytorch eager, H100': { resnet18: { batch1Ms: 1.95, batch256ImagesPerSecond: 18532 }, resnet50: { batch1Ms: 3.6, batch256ImagesPerSecond: 6221 } },
     },
   };

@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serializeSafetensors } from '../src/core/formats/safetensors';
 import { buildZooModel } from '../src/core/graph/zoo';
@@ -8,6 +8,7 @@ import { randomWeights } from '../src/core/runtime';
 import { freePort, startChildServer, type ChildServer } from './lib/child-server';
 import { postMultipart } from './lib/http-transfer';
 import { numberOption, round } from './lib/proc-memory';
+import { emitReport } from './lib/report';
 
 /**
  * HTTP load on the Open Inference Protocol: starts the built server (loopback, auth disabled,
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
     const rps = (batching: boolean, c: number) => results.find((r) => r.dynamicBatching === batching && r.concurrency === c)?.throughputRps ?? NaN;
     const report = {
       bench: 'oip-load',
-      machine: { cpus: cpus().length, node: process.version, loadAverage1m: { before: round(loadBefore, 2), after: round(loadavg()[0], 2) } },
+      loadAverage1m: { before: round(loadBefore, 2), after: round(loadavg()[0], 2) },
       settings: {
         model: `${MODEL} (zoo, random weights)`,
         request: 'binary tensor extension, batch 1 (602,112 input bytes), binary logits',
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
       results,
       batchingThroughputGain: Object.fromEntries(CONCURRENCY.map((c) => [`concurrency${c}`, round(rps(true, c) / rps(false, c), 2)])),
     };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    await emitReport(report);
   } finally {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });

@@ -1,16 +1,24 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { freePort, startChildServer, type ChildServer } from './lib/child-server';
 import { generatedSafetensors, MiB, sha256Of, type GeneratedSafetensors } from './lib/generated-data';
 import { downloadSha256, postMultipart } from './lib/http-transfer';
 import { MB, numberOption, readProcMemory, resetPeakRss, round, sampleRss, toMB } from './lib/proc-memory';
+import { emitReport } from './lib/report';
+import { s3Client, s3Env, startSwift, type SwiftS3 } from './lib/swift-s3';
 
 /**
  * Streams a generated safetensors checkpoint (default 2 GiB) through the built server
  * (`dist/src/cli/main.js serve`, auth disabled, embedded PGlite unless --database-url) and back,
- * checking the sha256, and does the same against a minimal plain-Node peer. Prints one JSON object.
- * Usage: node dist/bench/upload-download.js [--size-mib N] [--database-url postgresql://...]
+ * checking the sha256: once with the filesystem blob store, once with the S3 store on a local
+ * Swift s3api (started here). Peers in the same run: a minimal plain-Node server writing to disk,
+ * and the AWS SDK itself uploading to and downloading from the same Swift. Prints one JSON object.
+ * Usage: node dist-bench/bench/upload-download.js [--size-mib N] [--database-url postgresql://...] [--out FILE]
  */
 const PEAK_RSS_TARGET_BYTES = 300 * MB;
 const DIST = join(__dirname, '..');
@@ -30,24 +38,50 @@ function stringOption(name: string): string | undefined {
 /** PGlite (the default) keeps its PostgreSQL in the server process: its memory counts there. */
 const DATABASE_URL = stringOption('database-url') ?? '';
 
-const weightsmith: Target = {
-  name: 'weightsmith',
-  async start(dataDir) {
-    const port = await freePort();
-    const env = {
-      WEIGHTSMITH_DATA_DIR: dataDir,
-      WEIGHTSMITH_AUTH: 'disabled',
-      WEIGHTSMITH_LOG_LEVEL: 'warn',
-      WEIGHTSMITH_RATE_LIMIT_PER_MINUTE: '0',
-      WEIGHTSMITH_MAX_UPLOAD_BYTES: String(64 * 1024 * MiB),
-      HOST: '127.0.0.1',
-      DATABASE_URL,
-    };
-    return startChildServer([join(DIST, 'src', 'cli', 'main.js'), 'serve', '--port', String(port)], env, port, '/health/ready');
-  },
-  uploadUrl: (base) => `${base}/v1/checkpoints`,
-  downloadUrl: (base, id) => `${base}/v1/checkpoints/${id}/weights`,
-};
+function weightsmith(name: string, storeEnv: () => Record<string, string>): Target {
+  return {
+    name,
+    async start(dataDir) {
+      const port = await freePort();
+      const env = {
+        WEIGHTSMITH_DATA_DIR: dataDir,
+        WEIGHTSMITH_AUTH: 'disabled',
+        WEIGHTSMITH_LOG_LEVEL: 'warn',
+        WEIGHTSMITH_RATE_LIMIT_PER_MINUTE: '0',
+        WEIGHTSMITH_MAX_UPLOAD_BYTES: String(64 * 1024 * MiB),
+        HOST: '127.0.0.1',
+        DATABASE_URL,
+        ...storeEnv(),
+      };
+      return startChildServer([join(DIST, 'src', 'cli', 'main.js'), 'serve', '--port', String(port)], env, port, '/health/ready');
+    },
+    uploadUrl: (base) => `${base}/v1/checkpoints`,
+    downloadUrl: (base, id) => `${base}/v1/checkpoints/${id}/weights`,
+  };
+}
+
+/** The AWS SDK's own multipart upload and GetObject of the same bytes on the same Swift: the S3 floor. */
+async function s3Direct(client: S3Client, file: GeneratedSafetensors, expectedSha: string) {
+  const bucket = 'bench-direct';
+  await client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  const t0 = process.hrtime.bigint();
+  await new Upload({ client, params: { Bucket: bucket, Key: 'file', Body: Readable.from(file.chunks()) }, partSize: 8 * MiB, queueSize: 4 }).done();
+  const uploadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const t1 = process.hrtime.bigint();
+  const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'file' }));
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of res.Body as Readable) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  const downloadSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
+  return {
+    upload: { seconds: round(uploadSeconds, 3), MBps: round(file.totalBytes / MB / uploadSeconds, 1) },
+    download: { seconds: round(downloadSeconds, 3), MBps: round(file.totalBytes / MB / downloadSeconds, 1) },
+    sha256Match: hash.digest('hex') === expectedSha && bytes === file.totalBytes,
+  };
+}
 
 const peer: Target = {
   name: 'plain-node-peer',
@@ -111,21 +145,32 @@ async function main(): Promise<void> {
   // Hashed once up front, so that neither transfer pays for it.
   const expectedSha = sha256Of(file.chunks());
   const results: Record<string, unknown> = {};
-  for (const target of [weightsmith, peer]) results[target.name] = await measure(target, file, expectedSha);
+  const swift: SwiftS3 = await startSwift(await freePort());
+  try {
+    const client = s3Client(swift.endpoint);
+    await client.send(new CreateBucketCommand({ Bucket: 'bench-weightsmith' }));
+    const targets = [
+      weightsmith('weightsmith-fs', () => ({})),
+      weightsmith('weightsmith-s3', () => s3Env(swift.endpoint, 'bench-weightsmith', `run-${Date.now()}/`)),
+      peer,
+    ];
+    for (const target of targets) results[target.name] = await measure(target, file, expectedSha);
+    results['aws-sdk-direct-on-swift'] = await s3Direct(client, file, expectedSha);
+  } finally {
+    await swift.stop();
+  }
   const ok = Object.values(results).every((r) => (r as { sha256Match: boolean }).sha256Match);
-  process.stdout.write(
-    JSON.stringify({
-      bench: 'upload-download',
-      node: process.version,
-      database: DATABASE_URL ? 'postgresql' : 'pglite',
-      sizeBytes: file.totalBytes,
-      tensors: file.tensors.length,
-      sha256: expectedSha,
-      peakRssTargetMB: PEAK_RSS_TARGET_BYTES / MB,
-      ...results,
-      ok,
-    }) + '\n',
-  );
+  await emitReport({
+    bench: 'upload-download',
+    database: DATABASE_URL ? 'postgresql' : 'pglite',
+    s3: 'OpenStack Swift s3api (Debian packages), one node on this machine; the S3 store stages uploads on local disk, validates them, then publishes them as 8 MiB multipart uploads',
+    sizeBytes: file.totalBytes,
+    tensors: file.tensors.length,
+    sha256: expectedSha,
+    peakRssTargetMB: PEAK_RSS_TARGET_BYTES / MB,
+    ...results,
+    ok,
+  });
   if (!ok) process.exitCode = 1;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares the GPU check (../shared/gpu/README.md, bench/gpu.ts): builds, packs node, tfjs, webgpu,
+# Prepares the GPU check (bench/gpu.ts, bench/README.md): builds, packs node, tfjs, webgpu,
 # protobufjs and dist/ into .gpu/, and copies the fixtures that fit the 64 MiB transfer into
 # .gpu-fixtures/ (git-ignored, never committed), and downloads the Vulkan loader with libglvnd into .gl/
 # (the NVIDIA Vulkan driver there needs libGLdispatch). Then run on the device, with carry
@@ -13,7 +13,7 @@ npm run build >/dev/null
 bash ../shared/gpu/pack.sh protobufjs >/dev/null
 grep -qx '/.gpu-fixtures/' .git/info/exclude || echo '/.gpu-fixtures/' >> .git/info/exclude
 rm -rf .gpu-fixtures && mkdir -p .gpu-fixtures/runtime .gpu-fixtures/ghn
-# resnet18's 47 MB of weights do not fit beside node, tfjs and webgpu (DESIGN §10).
+# resnet18's 47 MB of weights do not fit beside node, tfjs and webgpu (~34 MiB) in the 64 MiB transfer.
 cp "$fixtures"/runtime/squeezenet1_0.* "$fixtures"/runtime/vit_tiny.* .gpu-fixtures/runtime/
 cp -r "$fixtures"/ghn/runs "$fixtures"/ghn/manifest.json "$fixtures"/ghn/inputs.safetensors .gpu-fixtures/ghn/
 chmod -R u+w .gpu-fixtures

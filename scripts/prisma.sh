@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Prisma CLI offline: with `engine: 'js'` (prisma.config.ts) no native engine is used, but
-# the CLI still probes for one unless these point somewhere. See DESIGN.md §4.
+# the CLI still probes for one (a download these machines cannot make) unless these point somewhere.
 set -euo pipefail
 export PRISMA_QUERY_ENGINE_LIBRARY="${PRISMA_QUERY_ENGINE_LIBRARY:-/dev/null}"
 export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-/dev/null}"

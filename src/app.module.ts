@@ -1,11 +1,12 @@
 import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
-import { ServiceError } from './modules/service-error';
+import { ServiceError } from './core/service-error';
 import type { AppConfig } from './infra/config/app-config';
 import { ConfigModule } from './infra/config/config.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
+import { ReferencesModule } from './infra/references/reference-registry';
 import { StorageModule } from './infra/storage/storage.module';
 import { TensorRuntimeModule } from './infra/tensor-runtime/tensor-runtime.module';
 import { ApiKeyGuard } from './modules/api-keys/api-key.guard';
@@ -28,6 +29,7 @@ export class AppModule {
         MetricsModule,
         DatabaseModule,
         StorageModule,
+        ReferencesModule,
         TensorRuntimeModule,
         ApiKeysModule,
         JobsModule,

@@ -20,7 +20,9 @@ export async function createApp(config: AppConfig, options: { logger?: JsonLogge
 export async function startServer(config: AppConfig): Promise<NestExpressApplication> {
   const app = await createApp(config);
   await app.listen(config.port, config.host);
+  // Nest's getUrl() names 127.0.0.1 for a wildcard address: say what is bound.
   const url = await app.getUrl();
-  new JsonLogger(config.log.level, config.log.format).log({ msg: `Weightsmith listening on ${url} (docs at ${url}/docs)`, port: config.port, dataDir: config.dataDir }, 'Server');
+  const bound = config.host === '0.0.0.0' || config.host === '::' ? `${config.host} (all interfaces), e.g. ${url}` : url;
+  new JsonLogger(config.log.level, config.log.format).log({ msg: `Weightsmith listening on ${bound} (docs at ${url}/docs)`, host: config.host, port: config.port, dataDir: config.dataDir }, 'Server');
   return app;
 }

@@ -1,4 +1,7 @@
-/** End-to-end tests: a real server over HTTP against PGlite, or PostgreSQL when TEST_DATABASE_URL is set. */
+/**
+ * End-to-end tests: a real server over HTTP against PGlite, or PostgreSQL when TEST_DATABASE_URL is
+ * set; on the filesystem blob store, or an S3-compatible one (Swift's s3api) with TEST_BLOB_STORE=s3.
+ */
 module.exports = {
   rootDir: '..',
   testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
@@ -7,4 +10,6 @@ module.exports = {
   testEnvironment: 'node',
   testTimeout: 120000,
   maxWorkers: 1,
+  globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+  globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
 };

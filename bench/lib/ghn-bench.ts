@@ -17,11 +17,16 @@ export const GHN_SIZES = {
 } as const;
 export type GhnSizeName = keyof typeof GHN_SIZES;
 
-/** The official ghn3 code's seconds per prediction: on the 2-core machine kind, and on an H100. */
+/**
+ * The official ghn3 code on PyTorch CPU (2 threads), warm, measured on this machine kind in one
+ * quiet session on 2026-12-07 (PyTorch does not install on the project machines, so it cannot run
+ * beside the bench). Machines of the kind differ by up to 2x: read ratios with that in mind.
+ */
 export const OFFICIAL_CPU_SECONDS: Record<GhnSizeName, Record<GhnBenchModel, number>> = {
-  ghn3tm8: { resnet18: 0.024, resnet50: 0.044, convnext_tiny: 0.067, vit_b_16: 0.125 },
-  ghn3xlm16: { resnet18: 1.8, resnet50: 2.2, convnext_tiny: 3.7, vit_b_16: 2.1 },
+  ghn3tm8: { resnet18: 0.054, resnet50: 0.076, convnext_tiny: 0.107, vit_b_16: 0.133 },
+  ghn3xlm16: { resnet18: 4.7, resnet50: 6.0, convnext_tiny: 9.0, vit_b_16: 4.9 },
 };
+/** The official ghn3 code on an H100 (PyTorch, CUDA). */
 export const OFFICIAL_H100_SECONDS: Record<GhnSizeName, Partial<Record<GhnBenchModel, number>>> = {
   ghn3tm8: { resnet50: 0.022 },
   ghn3xlm16: { resnet50: 0.041 },

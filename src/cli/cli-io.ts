@@ -3,7 +3,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { isCoreError } from '../core/errors';
 
-/** File arguments are relative to the caller's working directory (DESIGN §10). */
+/** File arguments are relative to the caller's working directory, not to the package. */
 export function resolveArg(path: string, cwd = process.cwd()): string {
   return isAbsolute(path) ? path : resolve(cwd, path);
 }

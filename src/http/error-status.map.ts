@@ -1,5 +1,5 @@
 import type { CoreErrorCode } from '../core/errors';
-import type { ServiceErrorCode } from '../modules/service-error';
+import type { ServiceErrorCode } from '../core/service-error';
 
 export type ErrorCode = CoreErrorCode | ServiceErrorCode;
 

@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import type { Request } from 'express';
 import type { Readable } from 'node:stream';
-import { ServiceError } from '../modules/service-error';
+import { ServiceError } from '../core/service-error';
 
 export interface ReceivedFile<T> {
   fieldName: string;

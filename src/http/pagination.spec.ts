@@ -1,4 +1,4 @@
-import { ServiceError } from '../modules/service-error';
+import { ServiceError } from '../core/service-error';
 import { decodeCursor, encodeCursor, page, type Cursor } from './pagination';
 
 const row = (i: number): Cursor & { label: string } => ({

@@ -1,4 +1,4 @@
-import { ServiceError } from '../modules/service-error';
+import { ServiceError } from '../core/service-error';
 
 /** Opaque keyset cursors: (createdAt, id) of the last item, base64url-encoded. */
 export interface Cursor {

@@ -10,7 +10,7 @@ import {
 import { CORE_ERROR_CODES, CoreError } from '../core/errors';
 import { BlobTooLargeError } from '../core/storage/blob-store.port';
 import { requestContext } from '../infra/logging/request-context';
-import { SERVICE_ERROR_CODES, ServiceError } from '../modules/service-error';
+import { SERVICE_ERROR_CODES, ServiceError } from '../core/service-error';
 import { ERROR_STATUS, statusOf } from './error-status.map';
 import { ProblemDetailsFilter, toProblem } from './problem-details.filter';
 

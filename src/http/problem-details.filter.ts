@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { CoreError } from '../core/errors';
 import { BlobTooLargeError } from '../core/storage/blob-store.port';
 import { currentRequestId } from '../infra/logging/request-context';
-import { ServiceError } from '../modules/service-error';
+import { ServiceError } from '../core/service-error';
 import { statusOf, type ErrorCode } from './error-status.map';
 
 export interface ProblemBody {

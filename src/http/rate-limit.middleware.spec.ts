@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ServiceError } from '../modules/service-error';
+import { ServiceError } from '../core/service-error';
 import { rateLimitMiddleware } from './rate-limit.middleware';
 
 function request(path = '/v1/checkpoints', opts: { auth?: string; ip?: string } = {}): Request {

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ServiceError } from '../modules/service-error';
+import { ServiceError } from '../core/service-error';
 
 /**
  * Per-client token bucket keyed by the client address (not by the unverified Authorization

@@ -3,17 +3,10 @@ import request from 'supertest';
 import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
 import { startServerProcess, type ServerProcess } from '../utils/server-process';
 import { streamZerosCheckpoint } from '../utils/streaming-upload';
-import { auth, databaseLabel, makeDataDir, resetPostgres, testDatabaseUrl } from '../utils/test-app';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../utils/swift-s3';
+import { auth, databaseLabel, makeDataDir, resetPostgres, s3PrefixOf, testDatabaseUrl, testS3 } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
 
 describe(`crash safety with a real server process (${databaseLabel()})`, () => {
   let dataDir: string;
@@ -47,6 +40,27 @@ describe(`crash safety with a real server process (${databaseLabel()})`, () => {
     const ok = await streamZerosCheckpoint(server.url, 1024).done;
     expect(ok.status).toBe(201);
   });
+
+  if (testS3()) {
+    it('a SIGKILL while the bytes go to S3 leaves no object under a real key and no row; the next start aborts the parts', async () => {
+      const s3 = testS3()!;
+      const client = s3Client(s3.endpoint);
+      const uploads = async () => (await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: s3PrefixOf(dataDir) }))).Uploads ?? [];
+      server = await startServerProcess(dataDir);
+      // 512 MiB: validated in a moment, then published as a multipart upload of 64 parts.
+      const upload = streamZerosCheckpoint(server.url, 128 * 1024 * 1024);
+      upload.done.catch(() => undefined);
+      await waitFor('the multipart upload to S3', async () => ((await uploads()).length > 0 ? true : undefined), 120_000);
+      await server.kill('SIGKILL');
+      expect((await storedBlobFiles(dataDir)).filter((k) => !k.startsWith('upload:'))).toEqual([]);
+      expect(await uploads()).toHaveLength(1);
+
+      server = await startServerProcess(dataDir, { WEIGHTSMITH_S3_ABANDONED_UPLOAD_MS: '0' });
+      expect(await storedBlobFiles(dataDir)).toEqual([]);
+      expect(await temporaryBlobFiles(dataDir)).toEqual([]);
+      expect((await request(server.url).get('/v1/checkpoints').set(auth()).expect(200)).body.items).toEqual([]);
+    });
+  }
 
   it('a stored checkpoint survives a SIGKILL and a restart', async () => {
     server = await startServerProcess(dataDir);

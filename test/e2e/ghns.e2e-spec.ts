@@ -86,7 +86,7 @@ describe(`GHN models API (${databaseLabel()})`, () => {
     expect(weights).toMatchObject({ kind: 'ghn', originalFormat: 'safetensors', sha256: sha256Of(file) });
   });
 
-  it("uses a safetensors file's own config, else infers it from the tensors (ghn-spec §7.1)", async () => {
+  it("uses a safetensors file's own config, else infers it from the tensors", async () => {
     // The fixtures' safetensors carry their constructor config in the header metadata.
     const own = await upload(join(GHN_FIXTURES_DIR, 'ppuda_ghn2_h32.safetensors'), { name: 'ppuda-own' }).expect(201);
     expect(own.body.config).toEqual(fixtureConfigDocument('ppuda_ghn2_h32'));
@@ -217,7 +217,7 @@ describe(`GHN models API (${databaseLabel()})`, () => {
     const init = await prisma.initialization.create({ data: { cacheKey: 'ghns-e2e', architectureId: arch.body.id, method: 'ghn', ghnId: ghn.id, options: {} } });
 
     const inUse = await request(t.url).delete(`/v1/ghns/${ghn.id}`).set(auth()).expect(409);
-    expect(inUse.body).toMatchObject({ code: 'GHN_IN_USE', details: { referencedBy: [init.id] } });
+    expect(inUse.body).toMatchObject({ code: 'GHN_IN_USE', details: { references: { initialization: [init.id] } } });
     const weightsInUse = await request(t.url).delete(`/v1/checkpoints/${ghn.checkpointId}`).set(auth()).expect(409);
     expect(weightsInUse.body.code).toBe('CHECKPOINT_IN_USE');
 

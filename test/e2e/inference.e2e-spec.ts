@@ -240,7 +240,7 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
   it('refuses to delete a deployed checkpoint (409, naming the deployments)', async () => {
     const res = await v1('delete', `/checkpoints/${checkpointId}`).expect(409);
     expect(res.body.code).toBe('CHECKPOINT_IN_USE');
-    expect(res.body.details.deployments).toContain('squeezenet-ort');
+    expect(res.body.details.references.deployment).toContain('squeezenet-ort');
   });
 
   it('loads the recorded deployments again after a restart, with their settings, and serves them', async () => {

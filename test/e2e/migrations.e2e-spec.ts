@@ -1,18 +1,66 @@
 import { PGlite } from '@electric-sql/pglite';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { projectRoot } from '../../src/core/io/project-root';
 import { applyMigrations, loadMigrations, MigrationError, type Migration, type SqlSession } from '../../src/infra/database/migrations';
+import { pgliteSession, postgresSession } from '../../src/infra/database/sql-sessions';
+import { databaseLabel, testDatabaseUrl } from '../utils/test-app';
 
 function migration(name: string, sql: string): Migration {
   return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
 }
 
-function sessionOf(db: PGlite): SqlSession {
+/**
+ * The server's own migration runner (advisory lock, one transaction per migration, rollback of a
+ * failing one) on the database this e2e pass is for: PostgreSQL in a schema of its own when
+ * TEST_DATABASE_URL is set, else an in-memory PGlite.
+ */
+interface TestDatabase {
+  /** A new session (its own connection on PostgreSQL; PGlite has one). */
+  session(): Promise<{ session: SqlSession; end(): Promise<void> }>;
+  query<T>(sql: string): Promise<T[]>;
+  /** Drops every object the tests made. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function pgliteDatabase(): Promise<TestDatabase> {
+  const db = new PGlite();
+  await db.waitReady;
   return {
-    query: async (sql, params) => (await db.query(sql, params)).rows as never[],
-    exec: async (sql) => {
-      await db.exec(sql);
+    session: async () => ({ session: pgliteSession(db), end: async () => undefined }),
+    query: async <T>(sql: string) => (await db.query<T>(sql)).rows,
+    reset: async () => {
+      await db.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+    },
+    close: () => db.close(),
+  };
+}
+
+async function postgresDatabase(url: string): Promise<TestDatabase> {
+  const schema = `migrations_e2e_${process.pid}`;
+  const connect = async (): Promise<Client> => {
+    const client = new Client({ connectionString: url, options: `-c search_path=${schema}` });
+    await client.connect();
+    return client;
+  };
+  const admin = await connect();
+  const recreate = async (): Promise<void> => {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  };
+  await recreate();
+  return {
+    session: async () => {
+      const client = await connect();
+      return { session: postgresSession(client), end: () => client.end() };
+    },
+    query: async <T>(sql: string) => (await admin.query(sql)).rows as T[],
+    reset: recreate,
+    close: async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
     },
   };
 }
@@ -27,13 +75,16 @@ interface MigrationRow {
 const first = migration('0001_widgets', 'CREATE TABLE widgets (id INT PRIMARY KEY, label TEXT NOT NULL);');
 const second = migration('0002_widget_rows', "ALTER TABLE widgets ADD COLUMN size INT; INSERT INTO widgets VALUES (1, 'a', 2);");
 
-describe('applyMigrations (PGlite in memory)', () => {
-  let db: PGlite;
+const url = testDatabaseUrl();
+const openDatabase = (): Promise<TestDatabase> => (url ? postgresDatabase(url) : pgliteDatabase());
+
+describe(`applyMigrations (${databaseLabel()})`, () => {
+  let db: TestDatabase;
   let session: SqlSession;
+  let endSession: () => Promise<void>;
 
   beforeAll(async () => {
-    db = new PGlite();
-    await db.waitReady;
+    db = await openDatabase();
   }, 30_000);
 
   afterAll(async () => {
@@ -41,21 +92,27 @@ describe('applyMigrations (PGlite in memory)', () => {
   });
 
   beforeEach(async () => {
-    await db.exec('DROP TABLE IF EXISTS widgets; DROP TABLE IF EXISTS gadgets; DROP TABLE IF EXISTS "_prisma_migrations";');
-    session = sessionOf(db);
+    await db.reset();
+    ({ session, end: endSession } = await db.session());
   });
 
-  const rows = async (): Promise<MigrationRow[]> =>
-    (
-      await db.query<MigrationRow>(
-        'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY started_at, migration_name',
-      )
-    ).rows;
+  afterEach(async () => {
+    await endSession();
+  });
+
+  const rows = (): Promise<MigrationRow[]> =>
+    db.query<MigrationRow>('SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY started_at, migration_name');
+
+  it('runs on the database of this pass', async () => {
+    const [{ version }] = await db.query<{ version: string }>('SELECT version()');
+    // PGlite reports itself as PostgreSQL too, built with emscripten for wasm.
+    expect(/emscripten|wasm/i.test(version)).toBe(url === null);
+  });
 
   it('applies migrations in order and records each with its sha256 checksum', async () => {
     await expect(applyMigrations(session, [first, second])).resolves.toEqual(['0001_widgets', '0002_widget_rows']);
     // The second migration depends on the first, so success proves the order.
-    expect((await db.query('SELECT id, label, size FROM widgets')).rows).toEqual([{ id: 1, label: 'a', size: 2 }]);
+    expect(await db.query('SELECT id, label, size FROM widgets')).toEqual([{ id: 1, label: 'a', size: 2 }]);
     const recorded = await rows();
     expect(recorded.map((r) => r.migration_name).sort()).toEqual(['0001_widgets', '0002_widget_rows']);
     for (const r of recorded) {
@@ -93,10 +150,37 @@ describe('applyMigrations (PGlite in memory)', () => {
     expect((error as Error).message).toMatch(/0002_broken/);
     expect((await rows()).map((r) => r.migration_name)).toEqual(['0001_widgets']);
     // The table created before the failing statement was rolled back too.
-    expect((await db.query("SELECT to_regclass('gadgets') AS t")).rows).toEqual([{ t: null }]);
-    // And the advisory lock was released: a fixed list still applies.
-    await expect(applyMigrations(session, [first, second])).resolves.toEqual(['0002_widget_rows']);
+    expect(await db.query("SELECT to_regclass('gadgets') AS t")).toEqual([{ t: null }]);
+    // And the advisory lock was released: a fixed list still applies, from another session.
+    const other = await db.session();
+    try {
+      await expect(applyMigrations(other.session, [first, second])).resolves.toEqual(['0002_widget_rows']);
+    } finally {
+      await other.end();
+    }
   });
+
+  if (url) {
+    // Replicas starting at once on one PostgreSQL: the advisory lock lets one apply, the others see it done.
+    it('applies each migration once when several sessions start together', async () => {
+      const sessions = await Promise.all([1, 2, 3].map(() => db.session()));
+      try {
+        const results = await Promise.all(sessions.map((s) => applyMigrations(s.session, [first, second])));
+        expect(results.flat().sort()).toEqual(['0001_widgets', '0002_widget_rows']);
+        expect(results.filter((r) => r.length === 0)).toHaveLength(2);
+        expect(await rows()).toHaveLength(2);
+      } finally {
+        await Promise.all(sessions.map((s) => s.end()));
+      }
+    });
+  }
+
+  it('applies the real migrations to an empty database', async () => {
+    const names = await applyMigrations(session, await loadMigrations(join(projectRoot(), 'prisma', 'migrations')));
+    expect(names[0]).toMatch(/_init$/);
+    expect(await db.query("SELECT to_regclass('api_keys') AS t")).toEqual([{ t: 'api_keys' }]);
+    await expect(applyMigrations(session, await loadMigrations(join(projectRoot(), 'prisma', 'migrations')))).resolves.toEqual([]);
+  }, 30_000);
 });
 
 describe('loadMigrations', () => {
@@ -110,14 +194,4 @@ describe('loadMigrations', () => {
     expect(migrations.map((m) => m.name)).toEqual([...migrations.map((m) => m.name)].sort());
   });
 
-  it('applies the real migrations to an empty database', async () => {
-    const db = new PGlite();
-    try {
-      const names = await applyMigrations(sessionOf(db), await loadMigrations(join(projectRoot(), 'prisma', 'migrations')));
-      expect(names[0]).toMatch(/_init$/);
-      expect((await db.query("SELECT to_regclass('api_keys') AS t")).rows).toEqual([{ t: 'api_keys' }]);
-    } finally {
-      await db.close();
-    }
-  }, 30_000);
 });

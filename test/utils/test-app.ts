@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Client } from 'pg';
 import { loadConfig, type AppConfig } from '../../src/infra/config/app-config';
 import { createApp } from '../../src/server';
+import { s3Env } from './swift-s3';
 
 export const ADMIN_KEY = 'ws_test_admin_key_0123456789abcdef';
 
@@ -14,8 +15,22 @@ export function testDatabaseUrl(): string | null {
   return url && url.trim() !== '' ? url : null;
 }
 
+/** The S3-compatible server and bucket of this e2e pass, or null for the filesystem store (TEST_BLOB_STORE=s3; see test/e2e/global-setup.ts). */
+export function testS3(): { endpoint: string; bucket: string } | null {
+  if (process.env.TEST_BLOB_STORE !== 's3') return null;
+  const endpoint = process.env.TEST_S3_ENDPOINT;
+  const bucket = process.env.TEST_S3_BUCKET;
+  if (!endpoint || !bucket) throw new Error('TEST_BLOB_STORE=s3 needs TEST_S3_ENDPOINT and TEST_S3_BUCKET (set by the e2e global setup)');
+  return { endpoint, bucket };
+}
+
+/** Each test server keeps its blobs under a key prefix of its own: the data directory's name. */
+export function s3PrefixOf(dataDir: string): string {
+  return `${basename(dataDir)}/`;
+}
+
 export function databaseLabel(): string {
-  return testDatabaseUrl() ? 'postgresql' : 'pglite';
+  return `${testDatabaseUrl() ? 'postgresql' : 'pglite'}${testS3() ? ', s3' : ''}`;
 }
 
 /** Empties every table of the PostgreSQL test database (PGlite tests use a fresh directory instead). */
@@ -41,6 +56,7 @@ export interface TestApp {
 
 export function testEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const db = testDatabaseUrl();
+  const s3 = testS3();
   return {
     WEIGHTSMITH_DATA_DIR: dataDir,
     WEIGHTSMITH_ADMIN_KEY: ADMIN_KEY,
@@ -51,6 +67,7 @@ export function testEnv(dataDir: string, extra: Record<string, string> = {}): Re
     PORT: '0',
     HOST: '127.0.0.1',
     ...(db ? { DATABASE_URL: db } : {}),
+    ...(s3 ? s3Env(s3.endpoint, s3.bucket, s3PrefixOf(dataDir)) : {}),
     ...extra,
   };
 }

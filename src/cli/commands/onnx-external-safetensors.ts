@@ -13,7 +13,7 @@ export interface SafetensorsExternalResolver {
 
 /**
  * Binds ONNX initializers whose external location is a safetensors file (as the runtime fixtures
- * do) to that file's tensor of the same name: by name, never by file offset (DESIGN §10). Each
+ * do) to that file's tensor of the same name: by name, never by the file offsets the ONNX records. Each
  * file is opened once, on first use; one tensor's bytes are held at a time.
  */
 export function safetensorsExternalResolver(modelDir: string): SafetensorsExternalResolver {

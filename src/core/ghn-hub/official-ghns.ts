@@ -1,4 +1,4 @@
-/** Where the ghn3 code's `from_pretrained` finds the released GHNs (ghn-spec §7.1). */
+/** Where the official ghn3 code's `from_pretrained` finds the released GHNs (a Hugging Face repo). */
 export const DEFAULT_GHN_HUB_URL = 'https://huggingface.co';
 export const OFFICIAL_GHN_REPO = 'SamsungSAILMontreal/ghn3';
 export const OFFICIAL_GHN_REVISION = 'main';

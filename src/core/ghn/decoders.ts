@@ -84,7 +84,7 @@ function decoderFcWindow(w: GhnWeights, x: tf.Tensor, s: number, r0: number, h: 
 }
 
 /**
- * ghn3's ConvDecoder3 (ghn-spec §6.2) for a group's embeddings x (n, H) and key (k0, k1, kh, kw):
+ * ghn3's ConvDecoder3 (ghn3/nn.py) for a group's embeddings x (n, H) and key (k0, k1, kh, kw):
  * (n, min(C0,k0), min(C1,k1), kh', kw'), or (n, num_classes, min(C1,k1)) with classPred.
  */
 export function convDecoder3(w: GhnWeights, c: GhnConfig, x: tf.Tensor, key: readonly number[], classPred: boolean): tf.Tensor {
@@ -116,7 +116,7 @@ function ppudaFails(what: string, key: readonly number[]): never {
 }
 
 /**
- * ppuda's ConvDecoder (ghn-spec §6.2): top-left windows, and a fast path that decodes only some
+ * ppuda's ConvDecoder: top-left windows, and a fast path that decodes only some
  * output rows of conv.2, reproduced index for index, failing where PyTorch's reshape fails.
  */
 export function convDecoderPpuda(w: GhnWeights, c: GhnConfig, x: tf.Tensor, key: readonly number[], classPred: boolean): tf.Tensor {

@@ -26,7 +26,7 @@ interface Neighbour {
 }
 
 /**
- * GHN-2's GatedGNN with virtual edges (ghn-spec §4): one forward sweep (nodes 0..M) and one
+ * GHN-2's GatedGNN with virtual edges (ppuda/ghn/gatedgnn.py): one forward sweep (nodes 0..M) and one
  * backward sweep (M..0), M the largest edge destination; each node's state is updated by a GRU
  * from Σ mlp(h_u) over real neighbours + Σ mlp_ve(h_u)/d over all, using states already updated
  * in the sweep. mlp(h_u) is cached per state version, so each update costs one MLP pair.

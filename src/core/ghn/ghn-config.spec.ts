@@ -50,11 +50,11 @@ describe('GHN configs', () => {
     expect(codeOf(() => parseGhnConfig({ hid: 32, max_shape: [8, 8, 3, 3], num_classes: 10, hypernet: 'mlp' }))).toBe('GHN_UNSUPPORTED');
   });
 
-  it('infers the ghn3tm8 layout from key shapes (ghn-spec §7.1)', () => {
+  it('infers the ghn3tm8 layout from key shapes (as ghn3 from_pretrained does)', () => {
     const tm8: GhnConfig = { ...base, hid: 64, maxShape: [64, 64, 16, 16] };
     const keys = expectedGhnKeys(tm8);
     expect(inferGhnConfig(keys)).toEqual(tm8);
-    // GHN-3 parameter count formula of ghn-spec §7.1 (C = 1000, H = 64, L = 3, 8 heads).
+    // The parameter count of the ghn3tm8 layout: 6,906,632 (C = 1000, H = 64, L = 3, 8 heads).
     expect([...keys.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)).toBe(6906632);
   });
 });

@@ -4,7 +4,7 @@ import type { GhnBuilderName } from '../graph/ghn/ghn-graph';
 /** Which official forward pass a GHN follows: the ghn3 code (GHN-3, or GHN-2 mode) or the ppuda code. */
 export type GhnImpl = 'ghn3' | 'ppuda';
 
-/** Hyper-parameters of a GHN (ghn-spec §7), in one shape for both code bases. */
+/** Hyper-parameters of a GHN (the official constructors' arguments), in one shape for both code bases. */
 export interface GhnConfig {
   impl: GhnImpl;
   /** The graph builder whose graphs this GHN was made with (and is tested against). */
@@ -91,7 +91,7 @@ export function validateGhnConfig(c: GhnConfig): GhnConfig {
 }
 
 /**
- * The config of a checkpoint that stores none, from its key names and shapes (ghn-spec §7.1, as
+ * The config of a checkpoint that stores none, from its key names and shapes (as
  * ghn3's from_pretrained infers it): such files are run by the ghn3 code, GHN-2 ones in GHN-2 mode.
  */
 export function inferGhnConfig(shapes: ReadonlyMap<string, readonly number[]>): GhnConfig {

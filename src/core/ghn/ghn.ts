@@ -6,7 +6,7 @@ import { inferGhnConfig, parseGhnConfig, type GhnConfig } from './ghn-config';
 import { assembleGhnWeights, buildGhnWeights, checkGhnKeys, ghnKeySpecs, ghnWeightTensors, type GhnWeights } from './ghn-weights';
 
 /**
- * How the official forward leaves BatchNorm layers (ghn-spec §6.6): ppuda switches them to batch
+ * How the official forward leaves BatchNorm layers: ppuda switches them to batch
  * statistics (bn_train=True by default); ghn3 keeps running statistics (bn_track_running_stats=True).
  * Either way running statistics are never predicted.
  */
@@ -52,7 +52,7 @@ export class Ghn {
 
 /**
  * Loads a GHN from state_dict-named tensors. The config is the given one (a GhnConfig, a fixture
- * `ghn/<cfg>.json` object or a bare constructor config), else inferred from the keys (ghn-spec §7.1).
+ * `ghn/<cfg>.json` object or a bare constructor config), else inferred from the keys (inferGhnConfig).
  * GHN-2 decoder weights stored as 4-D 1×1 convs and top-level centrality embeddings are accepted.
  * The caller keeps ownership of `tensors` and may dispose them afterwards.
  */

@@ -57,7 +57,7 @@ function edgeBias(w: GraphormerWeights, a: Int32Array, n: number, sink: Internal
   });
 }
 
-/** Degree and input-distance embeddings added to x before layer 0 (ghn-spec §5, step 1). */
+/** Degree (real edges, capped at 100) and input-distance (capped at 1000) embeddings added to x before layer 0. */
 function structureEmbedding(w: GraphormerWeights, a: Int32Array, n: number): tf.Tensor2D {
   const indeg = new Int32Array(n);
   const outdeg = new Int32Array(n);
@@ -89,7 +89,7 @@ function attention(l: GraphormerLayerWeights, x: tf.Tensor2D, bias: tf.Tensor3D,
   });
 }
 
-/** GHN-3's Graphormer (ghn-spec §5): L pre-LN transformer layers sharing layer 0's edge bias. */
+/** GHN-3's Graphormer (ghn3/graphormer.py): L pre-LN transformer layers sharing layer 0's edge bias. */
 export function graphormer(w: GraphormerWeights, c: GhnConfig, x0: tf.Tensor2D, edges: readonly GhnEdge[], sink: InternalsSink): tf.Tensor2D {
   return tf.tidy(() => {
     const n = x0.shape[0];

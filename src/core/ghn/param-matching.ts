@@ -12,7 +12,7 @@ interface TargetParam {
   sz: number[];
 }
 
-/** A graph node matched to a model parameter (ghn-spec §6.1). */
+/** A graph node matched to a model parameter (the official `_map_net_params`). */
 export interface MatchedNode {
   node: number;
   stateName: string;
@@ -116,7 +116,7 @@ export function matchParams(graph: GhnGraph, config: GhnConfig, paramShapes: Rea
   return { encoderShapes, groups: [...groups.values()], matched, notPredicted };
 }
 
-/** The decoder group key of a matched parameter of shape sz (ghn-spec §6.1). */
+/** The decoder group key of a matched parameter of shape sz (nodes with equal keys decode together). */
 export function groupKey(sz: readonly number[], lastWeight: boolean, lastBias: boolean, config: GhnConfig): number[] {
   const ms = config.maxShape;
   const minSz = (j: number): number => {

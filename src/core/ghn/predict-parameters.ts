@@ -45,7 +45,7 @@ export interface GhnPrediction {
 }
 
 /**
- * Predicts a model's parameters from its GHN graph (ghn-spec §8): node features, GNN, final
+ * Predicts a model's parameters from its GHN graph: node features, GNN, final
  * LayerNorm, then per decoder group: decode, slice/tile to each target shape, normalise. BatchNorm
  * running statistics are never predicted (see Ghn.defaultBatchNormMode). Throws
  * CoreError('GHN_UNSUPPORTED') where the official code fails for this GHN and graph.

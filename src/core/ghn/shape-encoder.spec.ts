@@ -6,7 +6,7 @@ interface ConfigJson {
   shape_encoder: { channels: number[]; spatial: number[]; dummy_ind: number[]; rows_embed_channel: number[]; rows_embed_spatial: number };
 }
 
-describe('GHN shape encoder vocabulary (ghn-spec §3)', () => {
+describe('GHN shape encoder vocabulary', () => {
   it.each(['ghn3_h32_l3', 'ghn2mode_h32', 'ppuda_ghn2_h32'])('equals the official tables of %s', (name) => {
     const c = readJson<ConfigJson>('ghn', `${name}.json`);
     const vocab = new ShapeVocabulary(c.ctor_config.num_classes, c.ctor_config.max_shape[3]);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CoreError } from '../errors';
 
 /**
- * The shape encoder's vocabulary (ghn-spec §3, ppuda ShapeEncoder): channel values seen in
+ * The shape encoder's vocabulary (ppuda's ShapeEncoder): channel values seen in
  * training plus num_classes, and odd kernel sizes up to max(12, S) plus 14 and 16.
  */
 export function channelTable(numClasses: number): number[] {

@@ -1,6 +1,6 @@
 /**
- * Spec helpers for the GHN fixtures (fixtures/ghn, ghn-spec §11): read-only access to configs,
- * graphs, runs and the manifest, plus the "relative r" comparison of DESIGN.md §10.
+ * Spec helpers for the GHN fixtures (fixtures/ghn, made with the official code): read-only access to configs,
+ * graphs, runs and the manifest, plus the "relative r" comparison: max|a − b| ≤ r · max|b| per tensor.
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -97,7 +97,16 @@ export async function loadFixtureGhn(config: GhnFixtureConfig, withConfig = true
   }
 }
 
-/** max|a − b| / max|b| over one tensor (DESIGN.md §10 "relative r" holds when this is ≤ r). */
+/**
+ * True unless `error` is a number no larger than `bound`. NaN compares false with everything, so a
+ * check written `error > bound` would let NaN (and so a NaN anywhere in a tensor) pass: every
+ * comparison of a computed error goes through here.
+ */
+export function exceeds(error: number, bound: number): boolean {
+  return !(error <= bound);
+}
+
+/** max|a − b| / max|b| over one tensor ("relative r" holds when this is ≤ r); NaN when a value is NaN. */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   // Plain comparisons: Math.max/abs in hot loops run ~100x slower under Jest's module sandbox.
@@ -110,6 +119,12 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
     if (m > scale) scale = m;
   }
   return scale === 0 ? diff : diff / scale;
+}
+
+/** Throws, naming the tensor, unless `actual` is within relative `r` of `expected`. */
+export function assertRelativeWithin(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, r: number): void {
+  const error = relativeError(actual, expected);
+  if (exceeds(error, r)) throw new Error(`${name}: relative error ${error} exceeds ${r}`);
 }
 
 /** The fixture's sampled flat indices ⌊j(n−1)/(K−1)⌋, K = min(n, 64). */
@@ -158,7 +173,7 @@ export function checkAgainstRun(c: RunCheckInput): string[] {
       const a = c.internals?.get(name);
       if (!a) problems.push(`${name}: internal missing`);
       else if (a.shape.join() !== t.shape.join()) problems.push(`${name}: shape [${a.shape}] vs [${t.shape}]`);
-      else if (t.dtype === 'int32' ? a.dataSync().some((v, i) => v !== b[i]) : relativeError(a.dataSync(), b) > r) {
+      else if (t.dtype === 'int32' ? a.dataSync().some((v, i) => v !== b[i]) : exceeds(relativeError(a.dataSync(), b), r)) {
         problems.push(`${name}: relative error ${relativeError(a.dataSync(), b).toExponential(2)}`);
       }
     } else if (name.startsWith('samples/')) {
@@ -169,12 +184,12 @@ export function checkAgainstRun(c: RunCheckInput): string[] {
       if (!a) continue;
       const av = a.dataSync();
       const diff = sampleIndices(av.length).reduce((m, i, j) => Math.max(m, Math.abs(av[i] - b[j])), 0);
-      if (diff > r * statScale(stat)) problems.push(`${name}: relative error ${(diff / statScale(stat)).toExponential(2)}`);
+      if (exceeds(diff, r * statScale(stat))) problems.push(`${name}: relative error ${(diff / statScale(stat)).toExponential(2)}`);
     } else if (want.has(name)) {
       const a = c.params.get(name);
       if (!a) continue;
       if (a.shape.join() !== t.shape.join()) problems.push(`${name}: shape [${a.shape}] vs [${t.shape}]`);
-      else if (relativeError(a.dataSync(), b) > r) problems.push(`${name}: relative error ${relativeError(a.dataSync(), b).toExponential(2)}`);
+      else if (exceeds(relativeError(a.dataSync(), b), r)) problems.push(`${name}: relative error ${relativeError(a.dataSync(), b).toExponential(2)}`);
     }
   }
   for (const name of want) {
@@ -198,9 +213,9 @@ export function checkAgainstRun(c: RunCheckInput): string[] {
       if (x > max) max = x;
     }
     const scale = statScale(s);
-    if (Math.abs(sum - s.sum) > r * Math.sqrt(s.numel * s.sumsq)) problems.push(`${name}: sum ${sum} vs ${s.sum}`);
-    if (Math.abs(sumsq - s.sumsq) > r * s.sumsq) problems.push(`${name}: sum of squares ${sumsq} vs ${s.sumsq}`);
-    if (Math.abs(min - s.min) > r * scale || Math.abs(max - s.max) > r * scale) problems.push(`${name}: range [${min}, ${max}] vs [${s.min}, ${s.max}]`);
+    if (exceeds(Math.abs(sum - s.sum), r * Math.sqrt(s.numel * s.sumsq))) problems.push(`${name}: sum ${sum} vs ${s.sum}`);
+    if (exceeds(Math.abs(sumsq - s.sumsq), r * s.sumsq)) problems.push(`${name}: sum of squares ${sumsq} vs ${s.sumsq}`);
+    if (exceeds(Math.abs(min - s.min), r * scale) || exceeds(Math.abs(max - s.max), r * scale)) problems.push(`${name}: range [${min}, ${max}] vs [${s.min}, ${s.max}]`);
   }
   return problems;
 }

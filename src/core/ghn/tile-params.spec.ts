@@ -17,7 +17,7 @@ beforeAll(async () => {
   await tf.ready();
 });
 
-describe('tiling predicted tensors to target shapes (ghn-spec §6.4)', () => {
+describe('tiling predicted tensors to target shapes', () => {
   it('slices like Python', () => {
     expect(pySlice(5, 1, 3)).toEqual([1, 2]);
     expect(pySlice(5, -2, 9)).toEqual([3, 2]);
@@ -64,7 +64,7 @@ describe('tiling predicted tensors to target shapes (ghn-spec §6.4)', () => {
   });
 });
 
-describe('normalisation (ghn-spec §6.5)', () => {
+describe('normalisation', () => {
   it('scales by √(β / fan-in) and squashes 1-D tensors', () => {
     expect(values(normalizeParam(tf.fill([2, 8], 1), true))[0]).toBeCloseTo(Math.sqrt(2 / 8), 6);
     expect(values(normalizeParam(tf.fill([2, 1, 3, 3], 1), true))[0]).toBeCloseTo(Math.sqrt(1 / 9), 6);
@@ -75,7 +75,7 @@ describe('normalisation (ghn-spec §6.5)', () => {
   });
 });
 
-describe('decoder group keys (ghn-spec §6.1)', () => {
+describe('decoder group keys', () => {
   const c = { impl: 'ghn3', maxShape: [64, 64, 16, 16] } as GhnConfig;
   it('rounds channel counts as the official min_sz', () => {
     expect(groupKey([48, 3, 7, 7], false, false, c)).toEqual([64, 4, 7, 7]);

@@ -67,7 +67,7 @@ function fail(what: string, w: readonly number[], t: readonly number[]): never {
 }
 
 /**
- * GHN-3 code's _tile_params (ghn-spec §6.4): slice the decoded tensor w to the target rank, tile
+ * GHN-3 code's _tile_params: slice the decoded tensor w to the target rank, tile
  * channels, cut; spatial crops are centred for GHN-3 and top-left in GHN-2 mode. A ViT
  * pos_embedding (3-D target from a 4-D w) gets `classRow(width)` ([1,1,width]) prepended.
  */
@@ -164,7 +164,7 @@ export function tilePpuda(w: tf.Tensor, t: readonly number[], normalize?: (p: tf
 }
 
 /**
- * Fan-in normalisation (ghn-spec §6.5, identical in both code bases) of a tensor bound for shape
+ * Fan-in normalisation (`_normalize`, identical in both code bases) of a tensor bound for shape
  * `target` (default: its own): weights of rank > 1 scaled by √(β / fan_in); 1-D weights → 2σ(p/2),
  * 1-D biases → tanh(p/5); positional encodings untouched. Elementwise, so it may run before tiling.
  */

@@ -22,7 +22,7 @@ describe('importOnnxGraph on the torchvision exports', () => {
 
   for (const file of models) {
     const model = file.slice(0, -'.onnx'.length);
-    it(`${model}: initializers are the state_dict entries, isParameter by the §12.1 rule`, () => {
+    it(`${model}: initializers are the state_dict entries, isParameter by the default rule (no trainable list)`, () => {
       const g = importOnnxGraph(load(join(ARCH_ONNX, file)));
       const expected = TORCHVISION.models[model].state_dict.filter(([name]) => !name.endsWith('num_batches_tracked'));
       expect(g.initializers.map((i) => [i.name, i.shape, i.dtype, i.isParameter])).toEqual(

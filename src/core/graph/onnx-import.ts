@@ -18,7 +18,7 @@ import type { ArchitectureGraph, AttributeValue, ConstantTensor, GraphNode, Init
 export interface ImportOnnxOptions {
   /** Model name; defaults to the ONNX graph name. */
   name?: string;
-  /** Trainable parameter names, when known; otherwise ghn-spec §12.1's rule decides. */
+  /** Trainable parameter names, when known; otherwise float initializers except BatchNorm statistics and `::` constants. */
   trainableNames?: readonly string[];
   /** Python class, when known; otherwise recognised from torchvision parameter names. */
   modelClass?: string;

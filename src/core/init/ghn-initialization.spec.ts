@@ -3,13 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { readAll } from '../formats/tensor-set';
 import type { Ghn } from '../ghn/ghn';
-import { fixtureGraph, loadFixtureGhn, readSafetensorsAsTf, relativeError } from '../ghn/testing-ghn-fixtures';
+import { assertRelativeWithin, fixtureGraph, loadFixtureGhn, readSafetensorsAsTf } from '../ghn/testing-ghn-fixtures';
 import { buildGhnGraph } from '../graph/ghn/build-ghn-graph';
 import { importOnnxGraph } from '../graph/onnx-import';
 import { fixturesDir } from '../testing/fixtures';
 import { initializationMetadata, predictInitialization } from './ghn-initialization';
 
-const TOLERANCE = 1e-4;
+const TOLERANCE = 1e-5;
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -48,8 +48,7 @@ describe('predictInitialization', () => {
         if (!want) throw new Error(`the fixture run has no ${t.name}`);
         expect([t.name, t.shape]).toEqual([t.name, want.shape]);
         const got = valuesOf(t.dtype, await readAll(t));
-        expect([t.name, relativeError(got, want.dataSync())]).toEqual([t.name, expect.any(Number)]);
-        expect(relativeError(got, want.dataSync())).toBeLessThanOrEqual(TOLERANCE);
+        assertRelativeWithin(t.name, got, want.dataSync(), TOLERANCE);
       }
     } finally {
       tf.dispose([...expected.values()]);

@@ -22,14 +22,14 @@ describe('loadConfig', () => {
       dataDir: join(CWD, '.weightsmith'),
       databaseUrl: null,
       migrateOnStart: true,
-      blobStore: 'fs',
+      blobStore: { kind: 'fs' },
       backend: 'auto',
       auth: { enabled: true, adminKey: null },
       limits: { maxUploadBytes: 4 * 1024 ** 3, maxJsonBodyBytes: 1024 ** 2, rateLimitPerMinute: 1200 },
       jobs: { enabled: true },
       log: { level: 'info', format: 'json' },
       ghn: { defaultName: null, hubUrl: 'https://huggingface.co' },
-      inference: { defaultEngine: 'auto', maxInferBodyBytes: 64 * 1024 ** 2 },
+      inference: { deploymentSyncMs: 2000, defaultEngine: 'auto', maxInferBodyBytes: 64 * 1024 ** 2 },
     });
     expect(config.jobs.staleAfterMs).toBeGreaterThan(config.jobs.heartbeatMs);
   });
@@ -84,6 +84,7 @@ describe('loadConfig', () => {
       ghn: { defaultName: 'ghn3xlm16', hubUrl: 'http://127.0.0.1:8080/mirror' },
       inference: { defaultEngine: 'tfjs', maxInferBodyBytes: 16 * 1024 ** 2 },
     });
+    expect(config.blobStore).toEqual({ kind: 'fs' });
     expect(loadConfig({ WEIGHTSMITH_DATA_DIR: '/var/lib/ws', DATABASE_URL: 'postgres://h/db' }, CWD)).toMatchObject({
       dataDir: '/var/lib/ws',
       databaseUrl: 'postgres://h/db',
@@ -96,7 +97,13 @@ describe('loadConfig', () => {
     [{ PORT: '-1' }, /PORT/],
     [{ WEIGHTSMITH_BACKEND: 'cuda' }, /WEIGHTSMITH_BACKEND.*one of auto, wasm, cpu/],
     [{ DATABASE_URL: 'mysql://h/db' }, /DATABASE_URL must be a postgresql:\/\/ URL/],
-    [{ WEIGHTSMITH_BLOB_STORE: 's3' }, /s3 is planned but not implemented/],
+    [{ WEIGHTSMITH_BLOB_STORE: 's3' }, /WEIGHTSMITH_S3_BUCKET must name a bucket/],
+    [{ WEIGHTSMITH_BLOB_STORE: 's3', WEIGHTSMITH_S3_BUCKET: 'Bad_Bucket' }, /WEIGHTSMITH_S3_BUCKET/],
+    [{ WEIGHTSMITH_BLOB_STORE: 's3', WEIGHTSMITH_S3_BUCKET: 'weights', WEIGHTSMITH_S3_ENDPOINT: 'minio:9000' }, /WEIGHTSMITH_S3_ENDPOINT must be an http/],
+    [{ WEIGHTSMITH_BLOB_STORE: 's3', WEIGHTSMITH_S3_BUCKET: 'weights', WEIGHTSMITH_S3_FORCE_PATH_STYLE: 'sometimes' }, /WEIGHTSMITH_S3_FORCE_PATH_STYLE/],
+    [{ WEIGHTSMITH_BLOB_STORE: 'gcs' }, /WEIGHTSMITH_BLOB_STORE.*one of fs, s3/],
+    [{ WEIGHTSMITH_DEPLOYMENT_SYNC_MS: 'often' }, /WEIGHTSMITH_DEPLOYMENT_SYNC_MS/],
+    [{ WEIGHTSMITH_BLOB_STORE: 's3', WEIGHTSMITH_S3_BUCKET: 'weights', AWS_ACCESS_KEY_ID: 'only-the-id' }, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together/],
     [{ WEIGHTSMITH_ADMIN_KEY: 'short' }, /WEIGHTSMITH_ADMIN_KEY must be at least 24/],
     [{ WEIGHTSMITH_JOB_HEARTBEAT_MS: '5000', WEIGHTSMITH_JOB_STALE_AFTER_MS: '5000' }, /STALE_AFTER_MS must be larger/],
     [{ WEIGHTSMITH_JOBS: 'maybe' }, /WEIGHTSMITH_JOBS/],
@@ -128,6 +135,51 @@ describe('loadConfig', () => {
       expect(problems.some((p) => p.includes(name))).toBe(true);
     }
     expect(() => loadConfig(env, CWD)).toThrow(/Invalid configuration:\n {2}- /);
+  });
+});
+
+describe('S3 blob store settings', () => {
+  it('reads endpoint, bucket, prefix, region, path style and bucket creation; the prefix ends in /', () => {
+    const config = loadConfig(
+      {
+        WEIGHTSMITH_BLOB_STORE: 's3',
+        WEIGHTSMITH_S3_ENDPOINT: 'http://minio:9000',
+        WEIGHTSMITH_S3_BUCKET: 'ml-weights',
+        WEIGHTSMITH_S3_PREFIX: '/team-a/weightsmith',
+        WEIGHTSMITH_S3_REGION: 'eu-west-1',
+        WEIGHTSMITH_S3_FORCE_PATH_STYLE: 'true',
+        WEIGHTSMITH_S3_CREATE_BUCKET: 'yes',
+        WEIGHTSMITH_S3_ABANDONED_UPLOAD_MS: '600000',
+        AWS_ACCESS_KEY_ID: 'minio',
+        AWS_SECRET_ACCESS_KEY: 'minio-secret',
+      },
+      CWD,
+    );
+    expect(config.blobStore).toEqual({
+      kind: 's3',
+      endpoint: 'http://minio:9000',
+      credentials: { accessKeyId: 'minio', secretAccessKey: 'minio-secret' },
+      bucket: 'ml-weights',
+      prefix: 'team-a/weightsmith/',
+      region: 'eu-west-1',
+      forcePathStyle: true,
+      createBucket: true,
+      abandonedUploadMs: 600000,
+    });
+  });
+
+  it('defaults to AWS itself: no endpoint, us-east-1, virtual-host style, no prefix', () => {
+    expect(loadConfig({ WEIGHTSMITH_BLOB_STORE: 's3', WEIGHTSMITH_S3_BUCKET: 'ml-weights' }, CWD).blobStore).toEqual({
+      kind: 's3',
+      endpoint: null,
+      credentials: null,
+      bucket: 'ml-weights',
+      prefix: '',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      createBucket: false,
+      abandonedUploadMs: 3600000,
+    });
   });
 });
 

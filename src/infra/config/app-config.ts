@@ -3,7 +3,7 @@ import { DEFAULT_GHN_HUB_URL } from '../../core/ghn-hub';
 
 /**
  * The one place that reads the environment. Everything is validated here, once, at start; the rest
- * of the code receives a typed AppConfig. An empty variable counts as unset (DESIGN.md §10).
+ * of the code receives a typed AppConfig. An empty variable counts as unset, the same as a missing one.
  */
 export const TENSOR_BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
 export type TensorBackendChoice = (typeof TENSOR_BACKENDS)[number];
@@ -18,7 +18,7 @@ export interface AppConfig {
   databaseUrl: string | null;
   /** Apply committed migrations at start (always on PGlite). */
   migrateOnStart: boolean;
-  blobStore: 'fs';
+  blobStore: BlobStoreConfig;
   backend: TensorBackendChoice;
   auth: { enabled: boolean; adminKey: string | null };
   limits: {
@@ -31,6 +31,8 @@ export interface AppConfig {
   jobs: { enabled: boolean; pollMs: number; heartbeatMs: number; staleAfterMs: number };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
   inference: {
+    /** How often a replica loads deployments another replica created and unloads deleted ones (0: never). */
+    deploymentSyncMs: number;
     /** Engine of deployments that ask for `auto` (`auto` here: measured default, see the README). */
     defaultEngine: InferenceEngineChoice;
     /** Body limit of the Open Inference Protocol infer route (JSON or binary tensors). */
@@ -43,6 +45,25 @@ export interface AppConfig {
     hubUrl: string;
   };
 }
+
+/** Where weight bytes live: `<dataDir>/blobs` on the filesystem, or a bucket of an S3-compatible store. */
+export type BlobStoreConfig =
+  | { kind: 'fs' }
+  | {
+      kind: 's3';
+      /** Endpoint URL; null means AWS's own for the region. */
+      endpoint: string | null;
+      /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); null: the AWS SDK's own chain (profiles, roles). */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+      bucket: string;
+      /** Key prefix inside the bucket: '' or ending in '/'. */
+      prefix: string;
+      region: string;
+      forcePathStyle: boolean;
+      createBucket: boolean;
+      /** Multipart uploads older than this are a crashed process's and are aborted at start. */
+      abandonedUploadMs: number;
+    };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -98,8 +119,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     problems.push('DATABASE_URL must be a postgresql:// URL (leave it unset for the embedded PGlite database)');
   }
 
-  const blobStore = oneOf('WEIGHTSMITH_BLOB_STORE', ['fs', 's3'] as const, 'fs');
-  if (blobStore === 's3') problems.push('WEIGHTSMITH_BLOB_STORE=s3 is planned but not implemented yet; use fs');
+  const blobStore = s3Settings(oneOf('WEIGHTSMITH_BLOB_STORE', ['fs', 's3'] as const, 'fs'), get, bool, problems);
+  if (blobStore.kind === 's3') blobStore.abandonedUploadMs = int('WEIGHTSMITH_S3_ABANDONED_UPLOAD_MS', 3600_000, 0);
 
   const adminKey = get('WEIGHTSMITH_ADMIN_KEY') ?? null;
   if (adminKey !== null && adminKey.length < 24) problems.push('WEIGHTSMITH_ADMIN_KEY must be at least 24 characters');
@@ -115,7 +136,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     dataDir,
     databaseUrl,
     migrateOnStart: bool('WEIGHTSMITH_MIGRATE_ON_START', true),
-    blobStore: 'fs',
+    blobStore,
     backend: oneOf('WEIGHTSMITH_BACKEND', TENSOR_BACKENDS, 'auto'),
     auth: { enabled: oneOf('WEIGHTSMITH_AUTH', ['enabled', 'disabled'] as const, 'enabled') === 'enabled', adminKey },
     limits: {
@@ -135,6 +156,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       format: oneOf('WEIGHTSMITH_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     },
     inference: {
+      deploymentSyncMs: int('WEIGHTSMITH_DEPLOYMENT_SYNC_MS', 2000, 0, 24 * 3600_000),
       defaultEngine: oneOf('WEIGHTSMITH_DEFAULT_ENGINE', INFERENCE_ENGINES, 'auto'),
       maxInferBodyBytes: int('WEIGHTSMITH_MAX_INFER_BYTES', 64 * MiB, 1024, 2 * GiB, true),
     },
@@ -145,6 +167,40 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function s3Settings(
+  kind: 'fs' | 's3',
+  get: (name: string) => string | undefined,
+  bool: (name: string, def: boolean) => boolean,
+  problems: string[],
+): BlobStoreConfig {
+  if (kind === 'fs') return { kind };
+  const endpoint = get('WEIGHTSMITH_S3_ENDPOINT') ?? null;
+  if (endpoint !== null && !/^https?:\/\/[^/]+/.test(endpoint)) problems.push('WEIGHTSMITH_S3_ENDPOINT must be an http:// or https:// URL');
+  const bucket = get('WEIGHTSMITH_S3_BUCKET') ?? '';
+  // S3's bucket naming rules: 3 to 63 characters, lower case letters, digits, dots and hyphens.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push('WEIGHTSMITH_S3_BUCKET must name a bucket (3 to 63 characters: a-z, 0-9, ".", "-") when WEIGHTSMITH_BLOB_STORE=s3');
+  let prefix = get('WEIGHTSMITH_S3_PREFIX') ?? '';
+  prefix = prefix.replace(/^\/+/, '');
+  if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
+  // eslint-disable-next-line no-control-regex
+  if (prefix.length > 512 || /[\u0000-\u001f\u007f\\]/.test(prefix)) problems.push('WEIGHTSMITH_S3_PREFIX must be a key prefix of at most 512 printable characters');
+  const accessKeyId = get('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = get('AWS_SECRET_ACCESS_KEY');
+  const sessionToken = get('AWS_SESSION_TOKEN');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  return {
+    kind,
+    endpoint,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : null,
+    bucket,
+    prefix,
+    region: get('WEIGHTSMITH_S3_REGION') ?? 'us-east-1',
+    forcePathStyle: bool('WEIGHTSMITH_S3_FORCE_PATH_STYLE', false),
+    createBucket: bool('WEIGHTSMITH_S3_CREATE_BUCKET', false),
+    abandonedUploadMs: 3600_000,
+  };
 }
 
 /** Accepts plain integers and sizes such as `512MiB`, `4GiB`, `10MB`. */

@@ -6,7 +6,8 @@ import { PrismaClient } from '@prisma/client';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { Client } from 'pg';
 import { projectRoot } from '../../core/io/project-root';
-import { applyMigrations, loadMigrations, type SqlSession } from './migrations';
+import { applyMigrations, loadMigrations } from './migrations';
+import { pgliteSession, postgresSession } from './sql-sessions';
 
 export interface DatabaseOptions {
   databaseUrl: string | null;
@@ -36,13 +37,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseCo
     await mkdir(dir, { recursive: true });
     const pglite = new PGlite(dir);
     await pglite.waitReady;
-    const session: SqlSession = {
-      query: async (sql, params) => (await pglite.query(sql, params)).rows as never[],
-      exec: async (sql) => {
-        await pglite.exec(sql);
-      },
-    };
-    const appliedMigrations = await applyMigrations(session, migrations);
+    const appliedMigrations = await applyMigrations(pgliteSession(pglite), migrations);
     // pglite-prisma-adapter is typed against an older driver-adapter-utils; the runtime contract matches.
     const client = new PrismaClient({ adapter: new PrismaPGlite(pglite) as never });
     return {
@@ -60,13 +55,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseCo
     const pg = new Client({ connectionString: options.databaseUrl });
     await pg.connect();
     try {
-      const session: SqlSession = {
-        query: async (sql, params) => (await pg.query(sql, params)).rows as never[],
-        exec: async (sql) => {
-          await pg.query(sql);
-        },
-      };
-      appliedMigrations = await applyMigrations(session, migrations);
+      appliedMigrations = await applyMigrations(postgresSession(pg), migrations);
     } finally {
       await pg.end();
     }

@@ -89,7 +89,7 @@ async function tryBackend(name: Candidate): Promise<string | null> {
 
 /**
  * Selects the tfjs backend once at start: an explicit choice must work or start fails; `auto` walks
- * tensorflow → webgpu → wasm → cpu (DESIGN.md §5) and records why each earlier one was skipped.
+ * tensorflow → webgpu → wasm → cpu (fastest first) and records why each earlier one was skipped.
  */
 export async function selectBackend(requested: TensorBackendChoice): Promise<BackendSelection> {
   const order = requested === 'auto' ? AUTO_ORDER : [requested];

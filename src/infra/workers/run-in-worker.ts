@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { CORE_ERROR_CODES, CoreError, type CoreErrorCode } from '../../core/errors';
 import { projectRoot } from '../../core/io/project-root';
 import type { WorkerReply } from './worker-task';
@@ -10,6 +12,27 @@ export interface RunInWorkerOptions {
   timeoutMs: number;
   /** V8 heap limit of the worker, so one task cannot take the server's memory. */
   maxHeapMb?: number;
+  /** Bytes the task streams out (`io.output` in the worker) are written here, with backpressure; it is not ended. */
+  output?: Writable;
+  /** Aborting terminates the worker and rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** What a worker script receives as workerData (see serveWorkerTask). */
+export interface WorkerEnvelope<I> {
+  input: I;
+  /** Set when the caller gave an `output`: one message per chunk, each acknowledged. */
+  output: MessagePort | null;
+}
+
+/** Writes each chunk the worker posts to `output`, acknowledging it once `output` accepts more. */
+function pumpOutput(port: MessagePort, output: Writable, fail: (e: Error) => void): void {
+  port.on('message', (chunk: Uint8Array) => {
+    void (async () => {
+      if (!output.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) await once(output, 'drain');
+      port.postMessage('ack');
+    })().catch((e: unknown) => fail(e as Error));
+  });
 }
 
 export class WorkerTimeoutError extends Error {
@@ -40,18 +63,30 @@ export function workerScript(dir: string, basename: string): string {
  */
 export function runInWorker<I, O>(script: string, input: I, options: RunInWorkerOptions): Promise<O> {
   return new Promise<O>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
+    const channel = options.output ? new MessageChannel() : null;
+    const envelope: WorkerEnvelope<I> = { input, output: channel?.port2 ?? null };
     const worker = new Worker(script, {
-      workerData: input,
+      workerData: envelope,
+      transferList: channel ? [channel.port2] : [],
       resourceLimits: options.maxHeapMb ? { maxOldGenerationSizeMb: options.maxHeapMb } : undefined,
     });
     let settled = false;
+    const onAbort = (): void => finish(() => reject(options.signal?.reason));
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      channel?.port1.close();
       fn();
       void worker.terminate();
     };
+    options.signal?.addEventListener('abort', onAbort);
+    if (channel && options.output) pumpOutput(channel.port1, options.output, (e) => finish(() => reject(e)));
     const timer = setTimeout(() => finish(() => reject(new WorkerTimeoutError(options.timeoutMs))), options.timeoutMs);
     worker.once('message', (reply: WorkerReply<O>) =>
       finish(() => (reply.ok ? resolve(reply.value) : reject(toError(reply.error)))),

@@ -1,22 +1,49 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { toWireError, type WireError } from '../../core/errors';
+import type { WorkerEnvelope } from './run-in-worker';
 
 /** What a worker posts back: the task's value, or its error in a cloneable form. */
 export type WorkerReply<O> =
   | { ok: true; value: O }
   | { ok: false; error: WireError };
 
+/** What the task may use besides its input. */
+export interface WorkerTaskIo {
+  /** The caller's `output` as a stream (each chunk is copied across and acknowledged), or null. */
+  output: Writable | null;
+}
+
+/** A Writable that hands each chunk to the calling thread and waits for its acknowledgement. */
+function portWriter(port: MessagePort): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      // A copy of exactly this chunk, moved (not cloned again) to the other thread: a view would
+      // clone its whole underlying buffer.
+      const copy = new Uint8Array(chunk);
+      port.postMessage(copy, [copy.buffer]);
+      once(port, 'message').then(
+        () => done(),
+        (e: unknown) => done(e as Error),
+      );
+    },
+  });
+}
+
 /** The body of a worker script: runs `task` on the worker's input and posts the reply once. */
-export function serveWorkerTask<I, O>(task: (input: I) => O | Promise<O>): void {
+export function serveWorkerTask<I, O>(task: (input: I, io: WorkerTaskIo) => O | Promise<O>): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorkerTask must run in a worker thread (see runInWorker)');
+  const envelope = workerData as WorkerEnvelope<I>;
   void (async () => {
     let reply: WorkerReply<O>;
     try {
-      reply = { ok: true, value: await task(workerData as I) };
+      reply = { ok: true, value: await task(envelope.input, { output: envelope.output ? portWriter(envelope.output) : null }) };
     } catch (e) {
       reply = { ok: false, error: toWireError(e) };
     }
+    envelope.output?.close();
     try {
       port.postMessage(reply);
     } catch {

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Public, RequireScope, scopeSatisfies, type Scope } from '../../http/auth.decorators';
 import type { AppConfig } from '../../infra/config/app-config';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { ApiKeyGuard } from './api-key.guard';
 import type { ApiKey } from './api-key.types';
 import type { ApiKeysService } from './api-keys.service';

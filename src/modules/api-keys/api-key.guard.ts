@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, scopeSatisfies, type Scope } from '../../http/auth.decorators';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { ApiKeysService } from './api-keys.service';
 
 /** Bearer API keys; GET/HEAD need `read`, other methods `write`, unless a route says otherwise. */

@@ -19,12 +19,24 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async count(): Promise<number> {
-    return this.prisma.client.apiKey.count({ where: { revokedAt: null } });
-  }
-
   async create(input: { name: string; prefix: string; hash: string; scopes: string[] }): Promise<ApiKey> {
     return toApiKey(await this.prisma.client.apiKey.create({ data: input }));
+  }
+
+  /** Stores the key unless one with this hash exists (active or revoked); true when it was stored. Safe for replicas starting together. */
+  async createIfAbsent(input: { name: string; prefix: string; hash: string; scopes: string[] }): Promise<boolean> {
+    const { count } = await this.prisma.client.apiKey.createMany({ data: [input], skipDuplicates: true });
+    return count === 1;
+  }
+
+  /** Stores the key only if no active key exists, under a database-wide lock: of replicas starting together, one makes the first key. */
+  async createFirst(input: { name: string; prefix: string; hash: string; scopes: string[] }): Promise<boolean> {
+    return this.prisma.client.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('weightsmith:first-api-key'))`;
+      if ((await tx.apiKey.count({ where: { revokedAt: null } })) > 0) return false;
+      await tx.apiKey.create({ data: input });
+      return true;
+    });
   }
 
   async findActiveByHash(hash: string): Promise<ApiKey | null> {

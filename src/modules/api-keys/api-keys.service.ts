@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 import type { Scope } from '../../http/auth.decorators';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import type { ApiKey } from './api-key.types';
 import { ApiKeysRepository } from './api-keys.repository';
 
@@ -34,14 +34,13 @@ export class ApiKeysService implements OnApplicationBootstrap {
     }
     const configured = this.config.auth.adminKey;
     if (configured) {
-      if (!(await this.repository.findActiveByHash(hashKey(configured)))) {
-        await this.repository.create({ name: 'bootstrap admin (WEIGHTSMITH_ADMIN_KEY)', prefix: configured.slice(0, 10), hash: hashKey(configured), scopes: ['admin'] });
-      }
+      const hash = hashKey(configured);
+      const stored = await this.repository.createIfAbsent({ name: 'bootstrap admin (WEIGHTSMITH_ADMIN_KEY)', prefix: configured.slice(0, 10), hash, scopes: ['admin'] });
+      if (!stored && !(await this.repository.findActiveByHash(hash))) this.logger.warn('WEIGHTSMITH_ADMIN_KEY was revoked: it is not restored; use another key');
       return;
     }
-    if ((await this.repository.count()) > 0) return;
     const key = newKey();
-    await this.repository.create({ name: 'bootstrap admin', prefix: key.slice(0, 10), hash: hashKey(key), scopes: ['admin'] });
+    if (!(await this.repository.createFirst({ name: 'bootstrap admin', prefix: key.slice(0, 10), hash: hashKey(key), scopes: ['admin'] }))) return;
     // Printed once, on stdout, outside the JSON log stream so that it is easy to copy.
     process.stdout.write(`\nWeightsmith created an admin API key. It is shown only once:\n\n  ${key}\n\nUse it as: Authorization: Bearer ${key}\n\n`);
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseGhnGraphJson } from '../../core/graph/ghn';
 import { fixturesDir } from '../../core/testing/fixtures';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { draftFromGhnGraphJson, draftFromUpload, draftFromZoo, ghnGraphContentHash, requireExactlyOneSource } from './architecture-drafts';
 
 const ghnFixture = (builder: string, arch: string): Record<string, unknown> =>

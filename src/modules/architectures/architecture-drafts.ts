@@ -8,7 +8,7 @@ import { validateGraph } from '../../core/graph/graph-validate';
 import type { ArchitectureGraph } from '../../core/graph/ir';
 import { importOnnxGraph } from '../../core/graph/onnx-import';
 import { buildZooModel, zooFamily, type ZooOptions } from '../../core/graph/zoo';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import type { ArchitectureSource, ArchitectureSummary, NewArchitecture } from './architecture.types';
 
 const utf8 = new TextDecoder('utf-8'); // drops a leading byte-order mark
@@ -113,7 +113,7 @@ function summaryOf(graph: ArchitectureGraph): ArchitectureSummary {
 
 /**
  * Identity of a GHN graph for deduplication: its canonical JSON without the display name (`arch`)
- * and without the names of parameter-free nodes, which DESIGN §10 leaves out of graph identity.
+ * and without the names of parameter-free nodes, which are not part of graph identity (ghn-graph-equal.ts).
  */
 export function ghnGraphContentHash(ghn: GhnGraph): string {
   const { arch: _arch, ...json } = toGhnGraphJson({

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { buildGhnGraph, toGhnGraphJson, type GhnBuilderName, type GhnGraphJson } from '../../core/graph/ghn';
 import { parseGraphJson, type GraphJson } from '../../core/graph/graph-json';
 import { runInWorker, WorkerTimeoutError, workerScript } from '../../infra/workers/run-in-worker';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { BoundedCache } from './bounded-cache';
 
 /** Graphviz on a few hundred nodes takes ~0.1 s, but densely connected graphs (DenseNet-201) take minutes. */

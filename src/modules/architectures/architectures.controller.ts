@@ -13,8 +13,9 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
+import { receiveFileUpload } from '../../http/file-upload';
 import { decodeCursor, page } from '../../http/pagination';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { toArchitectureDto } from './architecture.mapper';
 import { ArchitecturesService, type CreatedArchitecture } from './architectures.service';
 import {
@@ -52,7 +53,7 @@ export class ArchitecturesController {
   async createArchitecture(@Body() body: CreateArchitectureDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<ArchitectureDto> {
     const kind = req.is(['application/json', 'multipart/form-data']);
     if (kind === false) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({"zoo"}, {"graph"} or {"ghnGraph"}) or multipart/form-data with a `file`');
-    const result: CreatedArchitecture = kind === 'multipart/form-data' ? await this.architectures.createFromUpload(req) : await this.architectures.create(body);
+    const result: CreatedArchitecture = kind === 'multipart/form-data' ? await this.createFromUpload(req) : await this.architectures.create(body);
     res.status(result.created ? 201 : 200);
     if (result.created) res.setHeader('Location', `/v1/architectures/${result.architecture.id}`);
     return toArchitectureDto(result.architecture);
@@ -108,5 +109,16 @@ export class ArchitecturesController {
   @ApiProblems(400, 404, 409)
   async deleteArchitecture(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     await this.architectures.delete(id);
+  }
+
+  /** Multipart: the file is spooled as it arrives and handed to the service with the form's fields. */
+  private async createFromUpload(req: Request): Promise<CreatedArchitecture> {
+    const { file, fields } = await receiveFileUpload(
+      req,
+      { stage: (s) => this.architectures.spoolUpload(s), discard: (f) => this.architectures.discardUpload(f) },
+      { maxFieldBytes: 4096, maxFields: 4 },
+    );
+    if (!file) throw new ServiceError('FILE_MISSING', 'no file: send the ONNX model or graph JSON in the multipart field `file`');
+    return this.architectures.createFromUpload({ file: file.stored, filename: file.filename, fields });
   }
 }

@@ -7,7 +7,7 @@ import type { GraphJson } from '../../core/graph/graph-json';
 import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import type { Architecture, ArchitectureFilter, ArchitectureGraphs, ArchitectureSource, ArchitectureSummary, NewArchitecture } from './architecture.types';
 
 /** Every column but the graphs, which can be megabytes: listings and lookups never load them. */
@@ -115,28 +115,18 @@ export class ArchitecturesRepository {
     return rows.map(toArchitecture);
   }
 
+  async exists(id: string): Promise<boolean> {
+    return (await this.prisma.client.architecture.count({ where: { id } })) > 0;
+  }
+
   /**
-   * Deletes an architecture no checkpoint references. The foreign key (ON DELETE RESTRICT) settles
-   * the race with a concurrent checkpoint upload naming it.
+   * Deletes an architecture (the service asked the reference registry first). A reference made
+   * since then trips the foreign key (ON DELETE RESTRICT): 409; a concurrent delete leaves no row: 404.
    */
   async delete(id: string): Promise<void> {
-    const inUse = (users: string[]) =>
-      new ServiceError('ARCHITECTURE_IN_USE', `architecture ${id} is referenced by checkpoint(s); delete them first`, { referencedBy: users });
-    await this.prisma.client.$transaction(async (tx) => {
-      if ((await tx.architecture.count({ where: { id } })) === 0) throw notFound(id);
-      const users = await tx.checkpoint.findMany({ where: { architectureId: id }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: 20 });
-      if (users.length > 0) throw inUse(users.map((u) => u.id));
-      const deployments = await tx.deployment.findMany({ where: { architectureId: id }, select: { name: true }, take: 20 });
-      if (deployments.length > 0) {
-        throw new ServiceError('ARCHITECTURE_IN_USE', `architecture ${id} is deployed as ${deployments.map((d) => d.name).join(', ')}; delete the deployments first`, {
-          deployments: deployments.map((d) => d.name),
-        });
-      }
-      // A checkpoint naming it after the check above trips the foreign key; a concurrent delete leaves no row.
-      const deleted = await tx.architecture.deleteMany({ where: { id } }).catch((e: unknown) => {
-        throw isForeignKeyViolation(e) ? inUse([]) : e;
-      });
-      if (deleted.count === 0) throw notFound(id);
+    const deleted = await this.prisma.client.architecture.deleteMany({ where: { id } }).catch((e: unknown) => {
+      throw isForeignKeyViolation(e) ? new ServiceError('ARCHITECTURE_IN_USE', `architecture ${id} became referenced while it was being deleted`) : e;
     });
+    if (deleted.count === 0) throw notFound(id);
   }
 }

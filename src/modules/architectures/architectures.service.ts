@@ -1,17 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { GhnBuilderName, GhnGraphJson } from '../../core/graph/ghn';
 import type { GraphJson } from '../../core/graph/graph-json';
 import { MAX_PROTOBUF_BYTES } from '../../core/formats/onnx/onnx-codec';
-import type { BlobStore, StagedBlob } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
-import { BLOB_STORE } from '../../infra/storage/storage.module';
-import { receiveMultipart } from '../../http/multipart-upload';
+import { describeReferences, referenceDetails, ReferenceRegistry } from '../../infra/references/reference-registry';
+import { ScratchSpace, type SpooledFile } from '../../infra/scratch/scratch-space';
 import type { Cursor } from '../../http/pagination';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { draftFromGhnGraphJson, draftFromGraphJson, draftFromUpload, draftFromZoo, requireExactlyOneSource } from './architecture-drafts';
 import type { Architecture, ArchitectureFilter, ArchitectureGraphs, NewArchitecture } from './architecture.types';
 import { ArchitectureViewsService } from './architecture-views.service';
@@ -26,6 +24,13 @@ export interface CreateArchitectureInput {
   name?: string;
   graph?: object;
   ghnGraph?: object;
+}
+
+/** An uploaded file (ONNX, canonical graph JSON or GHN graph JSON), spooled by `spoolUpload`, and its form fields. */
+export interface ArchitectureUpload {
+  file: SpooledFile;
+  filename: string;
+  fields: Record<string, string>;
 }
 
 export interface CreatedArchitecture {
@@ -44,7 +49,8 @@ export class ArchitecturesService {
     private readonly repository: ArchitecturesRepository,
     private readonly views: ArchitectureViewsService,
     private readonly zooCatalog: ZooCatalog,
-    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly scratch: ScratchSpace,
+    private readonly references: ReferenceRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -57,35 +63,36 @@ export class ArchitecturesService {
     return this.store(draft);
   }
 
+  /** Spools an uploaded graph file to the scratch space as it arrives (at most 2 GiB, protobuf's limit). */
+  spoolUpload(stream: Readable): Promise<SpooledFile> {
+    return this.scratch.spool(stream, Math.min(this.config.limits.maxUploadBytes, MAX_PROTOBUF_BYTES));
+  }
+
+  discardUpload(file: SpooledFile): Promise<void> {
+    return this.scratch.remove(file.path);
+  }
+
   /**
-   * A multipart upload (field `file`: ONNX, canonical graph JSON or GHN graph JSON; optional field
-   * `name`). The file is staged on disk while it arrives, read once, and discarded: only the graph
-   * is kept, never the weights an ONNX file may embed.
+   * An uploaded file (ONNX, canonical graph JSON or GHN graph JSON; optional field `name`), read
+   * once and removed: only the graph is kept, never the weights an ONNX file may embed.
    */
-  async createFromUpload(req: Request): Promise<CreatedArchitecture> {
-    const { fields, file } = await receiveMultipart<StagedBlob>(req, {
-      fileField: 'file',
-      maxFieldBytes: 4096,
-      maxFields: 4,
-      consume: (stream) => this.blobs.stage(stream as Readable, { maxBytes: Math.min(this.config.limits.maxUploadBytes, MAX_PROTOBUF_BYTES) }),
-      release: (staged) => this.blobs.discard(staged),
-    });
-    if (!file) throw new ServiceError('FILE_MISSING', 'no file: send the ONNX model or graph JSON in the multipart field `file`');
+  async createFromUpload(upload: ArchitectureUpload): Promise<CreatedArchitecture> {
+    const { file, fields } = upload;
     let bytes: Buffer;
     try {
       for (const key of Object.keys(fields)) {
         if (!UPLOAD_FIELDS.has(key)) throw new ServiceError('INVALID_FIELD', `${key}: unknown field (allowed: name, file)`, { field: key });
       }
-      if (file.stored.size === 0) throw new ServiceError('FILE_EMPTY', 'the uploaded file is empty');
-      bytes = await readFile(file.stored.path);
+      if (file.size === 0) throw new ServiceError('FILE_EMPTY', 'the uploaded file is empty');
+      bytes = await readFile(file.path);
     } finally {
-      await this.blobs.discard(file.stored).catch(() => undefined);
+      await this.scratch.remove(file.path).catch(() => undefined);
     }
     const name = fields.name?.trim();
     if (name !== undefined && (name === '' || name.length > 200)) {
       throw new ServiceError('INVALID_FIELD', 'name: must be 1 to 200 characters', { field: 'name' });
     }
-    return this.store(draftFromUpload(bytes, name, file.filename));
+    return this.store(draftFromUpload(bytes, name, upload.filename));
   }
 
   async get(id: string): Promise<Architecture> {
@@ -98,7 +105,15 @@ export class ArchitecturesService {
     return this.repository.list(filter, limit, cursor);
   }
 
+  async exists(id: string): Promise<boolean> {
+    return this.repository.exists(id);
+  }
+
+  /** Deletes an architecture nothing refers to (409 ARCHITECTURE_IN_USE: checkpoints, deployments, ...). */
   async delete(id: string): Promise<void> {
+    await this.get(id);
+    const refs = await this.references.find('architecture', id);
+    if (refs.length > 0) throw new ServiceError('ARCHITECTURE_IN_USE', `architecture ${id} is referenced by ${describeReferences(refs)}; delete them first`, referenceDetails(refs));
     await this.repository.delete(id);
     this.logger.log({ msg: 'architecture deleted', id });
   }

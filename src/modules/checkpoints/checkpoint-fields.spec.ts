@@ -1,4 +1,4 @@
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { parseUploadFields } from './checkpoint-fields';
 
 const ID_A = '7d3f1c2e-0b4a-4c5d-9e8f-0123456789ab';

@@ -2,8 +2,8 @@ import { CoreError } from '../../core/errors';
 import { detectCheckpointFormat, openCheckpoint, writeTensorSetAsSafetensors } from '../../core/formats/open-checkpoint';
 import { readSafetensorsHeader } from '../../core/formats/safetensors';
 import type { SafetensorsHeader } from '../../core/formats/safetensors';
-import { withFileSource } from '../../core/io/random-access';
-import type { BlobStore, StagedBlob } from '../../core/storage/blob-store.port';
+import type { RandomAccessSource } from '../../core/io/random-access';
+import type { BlobStore, StagedBlob, StagedWriter } from '../../core/storage/blob-store.port';
 import type { ManifestEntry } from './checkpoint.types';
 
 export interface IngestedCheckpoint {
@@ -18,18 +18,39 @@ export interface IngestOptions {
   maxHeaderBytes: number;
 }
 
-function manifestOf(header: SafetensorsHeader): ManifestEntry[] {
+export function manifestOf(header: SafetensorsHeader): ManifestEntry[] {
   return header.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteOffset: t.byteOffset, byteLength: t.byteLength }));
+}
+
+/** Runs `fn` on random access to staged bytes, always closing it. */
+export async function withStaged<T>(store: BlobStore, staged: StagedBlob, fn: (source: RandomAccessSource) => Promise<T>): Promise<T> {
+  const source = await store.openStaged(staged);
+  try {
+    return await fn(source);
+  } finally {
+    await source.close();
+  }
+}
+
+/** Finishes a staged writer, or aborts it when `write` fails (nothing stays staged). */
+export async function writeStaged(writer: StagedWriter, write: (writer: StagedWriter) => Promise<unknown>): Promise<StagedBlob> {
+  try {
+    await write(writer);
+    return await writer.finish();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
 }
 
 /**
  * Validates an uploaded file and turns it into stored safetensors: safetensors is kept as sent;
  * PyTorch (zip, legacy, joblib) and ONNX files are converted tensor by tensor through the
- * restricted readers. Every failure is a typed CoreError and leaves only staged files, which the
- * caller discards, so nothing is stored.
+ * restricted readers into a staged writer (one write). Every failure is a typed CoreError and
+ * leaves only staged bytes, which the caller discards, so nothing is stored.
  */
 export async function ingestUpload(upload: StagedBlob, filename: string, store: BlobStore, options: IngestOptions): Promise<IngestedCheckpoint> {
-  return withFileSource(upload.path, async (source) => {
+  return withStaged(store, upload, async (source) => {
     const format = await detectCheckpointFormat(source, filename);
     if (format === 'safetensors') {
       const header = await readSafetensorsHeader(source, { maxHeaderBytes: options.maxHeaderBytes });
@@ -42,14 +63,15 @@ export async function ingestUpload(upload: StagedBlob, filename: string, store: 
         initializers: missing.slice(0, 20),
       });
     }
-    const target = store.tempPath('.safetensors');
-    const written = await writeTensorSetAsSafetensors(set, target);
-    const staged = await store.adopt(target, { sha256: written.sha256, size: written.bytesWritten }).catch(async (e: unknown) => {
-      await store.discard(target);
+    const staged = await writeStaged(store.createStagedWriter(), (w) => writeTensorSetAsSafetensors(set, w.stream));
+    try {
+      // The converted file's own header (a few KB): the offsets as stored.
+      const header = await withStaged(store, staged, (converted) => readSafetensorsHeader(converted, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
+      const { initializersWithoutData: _omit, ...metadata } = set.metadata;
+      return { staged, originalFormat: format, manifest: manifestOf(header), metadata };
+    } catch (e) {
+      await store.discard(staged);
       throw e;
-    });
-    const header = await withFileSource(staged.path, (converted) => readSafetensorsHeader(converted, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
-    const { initializersWithoutData: _omit, ...metadata } = set.metadata;
-    return { staged, originalFormat: format, manifest: manifestOf(header), metadata };
+    }
   });
 }

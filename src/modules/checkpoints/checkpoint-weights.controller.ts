@@ -2,8 +2,10 @@ import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Query, Res, Strea
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
-import { ServiceError } from '../service-error';
+import { matchesIfNoneMatch, parseRange } from '../../http/byte-range';
+import { ServiceError } from '../../core/service-error';
 import type { Checkpoint } from './checkpoint.types';
+import { CheckpointReader } from './checkpoint-reader';
 import { CheckpointsService } from './checkpoints.service';
 import { TensorStatisticsDto } from './dto/checkpoint.dto';
 
@@ -14,7 +16,10 @@ const WEIGHT_FORMATS = ['safetensors', 'onnx'] as const;
 @ApiBearerAuth()
 @Controller('v1/checkpoints/:id')
 export class CheckpointWeightsController {
-  constructor(private readonly checkpoints: CheckpointsService) {}
+  constructor(
+    private readonly checkpoints: CheckpointsService,
+    private readonly reader: CheckpointReader,
+  ) {}
 
   /**
    * Downloads the safetensors bytes; supports ETag/If-None-Match and a single Range. With
@@ -43,13 +48,13 @@ export class CheckpointWeightsController {
     const checkpoint = await this.checkpoints.get(id);
     if (format === 'onnx') return this.downloadOnnx(checkpoint, ifNoneMatch, res);
     if (this.prepareHeaders(checkpoint, ifNoneMatch, res)) return undefined;
-    const byteRange = this.checkpoints.resolveRange(range, checkpoint.sizeBytes);
+    const byteRange = parseRange(range, checkpoint.sizeBytes);
     if (byteRange) {
       res.status(206);
       res.setHeader('Content-Range', `bytes ${byteRange.start}-${byteRange.end}/${checkpoint.sizeBytes}`);
     }
     const length = byteRange ? byteRange.end - byteRange.start + 1 : checkpoint.sizeBytes;
-    return new StreamableFile(this.checkpoints.openWeights(checkpoint, byteRange), { type: 'application/octet-stream', length });
+    return new StreamableFile(await this.reader.openWeights(checkpoint, byteRange), { type: 'application/octet-stream', length });
   }
 
   @Head('weights')
@@ -72,8 +77,8 @@ export class CheckpointWeightsController {
   @ApiProblems(400, 404)
   async getCheckpointTensor(@Param('id', new ParseUUIDPipe()) id: string, @Param('name') name: string): Promise<TensorStatisticsDto> {
     const checkpoint = await this.checkpoints.get(id);
-    const entry = this.checkpoints.tensorEntry(checkpoint, name);
-    const stats = await this.checkpoints.tensorStatistics(checkpoint, entry);
+    const entry = this.reader.tensorEntry(checkpoint, name);
+    const stats = await this.reader.tensorStatistics(checkpoint, entry);
     return { name: entry.name, dtype: entry.dtype, shape: entry.shape, ...stats };
   }
 
@@ -82,11 +87,11 @@ export class CheckpointWeightsController {
     const etag = `"${checkpoint.sha256}.onnx"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
-    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*')) {
+    if (matchesIfNoneMatch(ifNoneMatch, [etag])) {
       res.status(304);
       return undefined;
     }
-    const bytes = await this.checkpoints.exportOnnx(checkpoint);
+    const bytes = await this.reader.exportOnnx(checkpoint);
     res.setHeader('Content-Disposition', `attachment; filename="${checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_')}.onnx"`);
     return new StreamableFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { type: 'application/octet-stream', length: bytes.byteLength });
   }
@@ -98,7 +103,7 @@ export class CheckpointWeightsController {
     res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
     res.setHeader('Content-Disposition', `attachment; filename="${checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_')}.safetensors"`);
-    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === checkpoint.sha256 || t.trim() === '*' || t.trim() === `W/${etag}`)) {
+    if (matchesIfNoneMatch(ifNoneMatch, [etag, checkpoint.sha256])) {
       res.status(304);
       return true;
     }

@@ -2,10 +2,13 @@ import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, R
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
+import { receiveFileUpload } from '../../http/file-upload';
 import { decodeCursor, page } from '../../http/pagination';
+import { ServiceError } from '../../core/service-error';
 import { JobDto } from '../jobs/dto/job.dto';
 import { toJobDto } from '../jobs/job.mapper';
 import { toCheckpointDetailDto, toCheckpointDto } from './checkpoint.mapper';
+import { CheckpointReader } from './checkpoint-reader';
 import { CheckpointsService } from './checkpoints.service';
 import { CheckpointDetailDto, CheckpointPageDto, ListCheckpointsQueryDto, UploadCheckpointDto } from './dto/checkpoint.dto';
 
@@ -13,7 +16,10 @@ import { CheckpointDetailDto, CheckpointPageDto, ListCheckpointsQueryDto, Upload
 @ApiBearerAuth()
 @Controller('v1/checkpoints')
 export class CheckpointsController {
-  constructor(private readonly checkpoints: CheckpointsService) {}
+  constructor(
+    private readonly checkpoints: CheckpointsService,
+    private readonly reader: CheckpointReader,
+  ) {}
 
   /** Uploads a checkpoint (multipart field `file`), streamed to the blob store and validated. */
   @Post()
@@ -22,7 +28,10 @@ export class CheckpointsController {
   @ApiCreatedResponse({ type: CheckpointDetailDto })
   @ApiProblems(400, 404, 413, 415, 422)
   async createCheckpoint(@Req() req: Request): Promise<CheckpointDetailDto> {
-    return toCheckpointDetailDto((await this.checkpoints.upload(req)).checkpoint);
+    const { file, fields } = await receiveFileUpload(req, { stage: (s) => this.checkpoints.stageUpload(s), discard: (f) => this.checkpoints.discardStaged(f) });
+    if (!file) throw new ServiceError('FILE_MISSING', 'no file: send the checkpoint bytes in the multipart field `file`');
+    const { checkpoint } = await this.checkpoints.upload({ file: file.stored, filename: file.filename, fields });
+    return toCheckpointDetailDto(checkpoint);
   }
 
   @Get()
@@ -57,7 +66,7 @@ export class CheckpointsController {
   @ApiAcceptedResponse({ type: JobDto })
   @ApiProblems(400, 404)
   async startCheckpointStatistics(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
-    const job = await this.checkpoints.startStatisticsJob(id);
+    const job = await this.reader.startStatisticsJob(id);
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     return toJobDto(job);
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ArchitecturesModule } from '../architectures/architectures.module';
 import { JobsModule } from '../jobs/jobs.module';
+import { CheckpointReader } from './checkpoint-reader';
 import { CheckpointWeightsController } from './checkpoint-weights.controller';
 import { CheckpointsController } from './checkpoints.controller';
 import { CheckpointsRepository } from './checkpoints.repository';
@@ -9,7 +10,7 @@ import { CheckpointsService } from './checkpoints.service';
 @Module({
   imports: [JobsModule, ArchitecturesModule],
   controllers: [CheckpointsController, CheckpointWeightsController],
-  providers: [CheckpointsRepository, CheckpointsService],
-  exports: [CheckpointsService],
+  providers: [CheckpointsRepository, CheckpointsService, CheckpointReader],
+  exports: [CheckpointsService, CheckpointReader],
 })
 export class CheckpointsModule {}

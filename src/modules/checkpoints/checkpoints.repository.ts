@@ -3,10 +3,14 @@ import { Prisma } from '@prisma/client';
 import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import type { Checkpoint, CheckpointFilter, ManifestEntry, NewCheckpoint } from './checkpoint.types';
+import { referencesFrom } from '../../infra/references/reference-registry';
 
 const include = { parents: { select: { parentId: true } } } as const;
+
+/** Transactions that publish or remove bytes: an S3 upload of a large checkpoint takes a while. */
+const PUBLISH_TRANSACTION = { maxWait: 30_000, timeout: 6 * 3600_000 };
 type Row = Prisma.CheckpointGetPayload<{ include: typeof include }>;
 
 function toCheckpoint(row: Row): Checkpoint {
@@ -34,10 +38,6 @@ function toCheckpoint(row: Row): Checkpoint {
 export class CheckpointsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async architectureExists(id: string): Promise<boolean> {
-    return (await this.prisma.client.architecture.count({ where: { id } })) > 0;
-  }
-
   async missingCheckpoints(ids: string[]): Promise<string[]> {
     const found = await this.prisma.client.checkpoint.findMany({ where: { id: { in: ids } }, select: { id: true } });
     const have = new Set(found.map((f) => f.id));
@@ -46,8 +46,9 @@ export class CheckpointsRepository {
 
   /**
    * Publishes the blob (via `publishBlob`) and records it with the checkpoint in one transaction,
-   * holding a per-blob advisory lock so that a concurrent delete of the same bytes cannot remove
-   * the file between publication and the row insert. Identical bytes share one blob row.
+   * holding a per-blob advisory lock so that a concurrent delete of the same bytes, or another
+   * replica's start-up sweep, cannot remove them between publication and the row insert. Identical
+   * bytes share one blob row. Publishing may be a multi-GB upload to S3: the transaction may last.
    */
   async create(input: NewCheckpoint, publishBlob: () => Promise<void>): Promise<Checkpoint> {
     const parameterCount = input.manifest.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
@@ -77,8 +78,28 @@ export class CheckpointsRepository {
         },
         include,
       });
-    });
+    }, PUBLISH_TRANSACTION);
     return toCheckpoint(row);
+  }
+
+  /** Checkpoints derived from this one (lineage children). */
+  async children(id: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    const where = { parentId: id };
+    return referencesFrom(
+      this.prisma.client.checkpointParent.findMany({ where, select: { childId: true }, orderBy: { childId: 'asc' }, take: limit }),
+      this.prisma.client.checkpointParent.count({ where }),
+      (r) => r.childId,
+    );
+  }
+
+  /** Checkpoints that name this architecture. */
+  async usingArchitecture(architectureId: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    const where = { architectureId };
+    return referencesFrom(
+      this.prisma.client.checkpoint.findMany({ where, select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit }),
+      this.prisma.client.checkpoint.count({ where }),
+      (r) => r.id,
+    );
   }
 
   async find(id: string): Promise<Checkpoint | null> {
@@ -102,28 +123,15 @@ export class CheckpointsRepository {
   }
 
   /**
-   * Deletes a checkpoint unless another record references it; when no checkpoint uses its blob any
-   * more, the blob row goes too and `removeBlob` deletes the bytes under the same per-blob lock.
+   * Deletes a checkpoint (the service asked the reference registry first); when no checkpoint uses
+   * its blob any more, the blob row goes too and `removeBlob` deletes the bytes under the per-blob
+   * lock. A reference made since the check trips a foreign key (ON DELETE RESTRICT): 409.
    */
   async delete(id: string, removeBlob: (sha256: string) => Promise<void>): Promise<{ removedBlob: string | null }> {
     return this.prisma.client.$transaction(async (tx) => {
       const row = await tx.checkpoint.findUnique({ where: { id }, select: { blobSha256: true } });
       if (!row) throw new ServiceError('CHECKPOINT_NOT_FOUND', `checkpoint ${id} does not exist`);
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.blobSha256}))`;
-      const children = await tx.checkpointParent.findMany({ where: { parentId: id }, select: { childId: true }, take: 20 });
-      const activeJobs = await tx.job.count({ where: { checkpointId: id, status: { in: ['queued', 'running'] } } });
-      const ghn = await tx.ghnModel.findUnique({ where: { checkpointId: id }, select: { id: true } });
-      const deployments = (await tx.deployment.findMany({ where: { checkpointId: id }, select: { name: true }, take: 20 })).map((d) => d.name);
-      if (children.length > 0 || activeJobs > 0 || ghn || deployments.length > 0) {
-        const served = deployments.length ? `, deployed as ${deployments.join(', ')}` : '';
-        throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${children.length} derived checkpoint(s), ${activeJobs} active job(s)${ghn ? ' and a GHN model' : ''}${served}`, {
-          referencedBy: children.map((c) => c.childId),
-          activeJobs,
-          ...(ghn ? { ghnId: ghn.id } : {}),
-          ...(deployments.length ? { deployments } : {}),
-        });
-      }
-      // A reference created after the checks above trips a foreign key (ON DELETE RESTRICT).
       await tx.checkpoint.delete({ where: { id } }).catch((e: unknown) => {
         throw isForeignKeyViolation(e) ? new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} became referenced while it was being deleted`) : e;
       });
@@ -132,7 +140,7 @@ export class CheckpointsRepository {
       await tx.blob.delete({ where: { sha256: row.blobSha256 } });
       await removeBlob(row.blobSha256);
       return { removedBlob: row.blobSha256 };
-    });
+    }, PUBLISH_TRANSACTION);
   }
 
   /** Removes the blob's bytes if no row records them (left by a crash between publish and insert). */
@@ -142,7 +150,7 @@ export class CheckpointsRepository {
       if ((await tx.blob.count({ where: { sha256 } })) > 0) return false;
       await removeBlob(sha256);
       return true;
-    });
+    }, PUBLISH_TRANSACTION);
   }
 
   async blobStats(): Promise<{ count: number; bytes: number }> {

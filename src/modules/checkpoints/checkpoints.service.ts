@@ -1,32 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
-import type { Request } from 'express';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { writeTensorSetAsSafetensors } from '../../core/formats/open-checkpoint';
-import { isCoreError } from '../../core/errors';
-import { MAX_PROTOBUF_BYTES } from '../../core/formats/onnx/onnx-codec';
-import { readSafetensors, readSafetensorsHeader } from '../../core/formats/safetensors';
-import { parseGraphJson } from '../../core/graph/graph-json';
-import { encodeGraphAsOnnx } from '../../core/runtime/ir-to-onnx';
-import { tensorSetWeights, usedInitializers } from '../../core/runtime/weights';
-import { withFileSource } from '../../core/io/random-access';
-import { createStatsAccumulator, type TensorStats } from '../../core/tensor/tensor-stats';
-import type { BlobStore, ByteRange, StagedBlob } from '../../core/storage/blob-store.port';
+import { readSafetensorsHeader } from '../../core/formats/safetensors';
+import { ServiceError } from '../../core/service-error';
+import type { BlobStore, StagedBlob } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 import { Metrics } from '../../infra/metrics/metrics';
+import { describeReferences, referenceDetails, ReferenceRegistry } from '../../infra/references/reference-registry';
 import { BLOB_STORE } from '../../infra/storage/storage.module';
 import type { Cursor } from '../../http/pagination';
-import { receiveMultipart } from '../../http/multipart-upload';
 import { ArchitecturesService } from '../architectures/architectures.service';
-import { JobsService } from '../jobs/jobs.service';
-import type { Job, JobContext } from '../jobs/job.types';
-import { ServiceError } from '../service-error';
-import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, ManifestEntry, NewCheckpoint } from './checkpoint.types';
-import { ingestUpload, type IngestedCheckpoint } from './checkpoint-ingest';
+import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, NewCheckpoint } from './checkpoint.types';
+import { ingestUpload, manifestOf, withStaged, writeStaged, type IngestedCheckpoint } from './checkpoint-ingest';
 import { parseUploadFields } from './checkpoint-fields';
 import { CheckpointsRepository } from './checkpoints.repository';
-
-export const STATISTICS_JOB = 'checkpoint.statistics';
 
 /** What `prepare` learns about the upload itself. */
 export interface UploadContext {
@@ -34,6 +22,17 @@ export interface UploadContext {
   name: string;
   /** sha256 of the bytes as uploaded, before any conversion to safetensors. */
   sourceSha256: string;
+}
+
+/** An uploaded file staged by `stageUpload` (hashed, not yet stored). */
+export type StagedUpload = StagedBlob;
+
+/** An upload as the HTTP layer received it: the staged file and the form's text fields. */
+export interface ReceivedUpload {
+  /** Staged by `stageUpload`; discarded by `upload` whatever happens. */
+  file: StagedUpload;
+  filename: string;
+  fields: Record<string, string>;
 }
 
 export interface UploadOptions<T> {
@@ -45,21 +44,30 @@ export interface UploadOptions<T> {
   prepare?: (ingested: IngestedCheckpoint, extraFields: Record<string, string>, upload: UploadContext) => Promise<T>;
 }
 
+/** Metadata of a computed checkpoint whose bytes a producer writes as a safetensors stream. */
+export type ComputedCheckpointInfo = Omit<ComputedCheckpoint, 'tensors' | 'safetensorsMetadata'>;
+
+/**
+ * The checkpoints module owns the blob store: uploads are staged, validated (and converted) and
+ * published here; computed checkpoints are written here, once; other features read weights through
+ * CheckpointReader. Deleting a checkpoint asks the reference registry what still refers to it.
+ */
 @Injectable()
 export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(CheckpointsService.name);
 
   constructor(
     private readonly repository: CheckpointsRepository,
-    private readonly jobs: JobsService,
     private readonly metrics: Metrics,
+    private readonly references: ReferenceRegistry,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly architectures: ArchitecturesService,
   ) {}
 
   onModuleInit(): void {
-    this.jobs.register(STATISTICS_JOB, (ctx) => this.runStatisticsJob(ctx));
+    this.references.register('checkpoint', 'checkpoint', (id, limit) => this.repository.children(id, limit));
+    this.references.register('architecture', 'checkpoint', (id, limit) => this.repository.usingArchitecture(id, limit));
   }
 
   /** Bytes published under a real name but never recorded (crash between the two) are removed. */
@@ -71,24 +79,26 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     if (removed > 0) this.logger.warn({ msg: 'removed unrecorded blobs', removed });
   }
 
+  /** Stages an uploaded file as it arrives (hashed, bounded by WEIGHTSMITH_MAX_UPLOAD_BYTES). */
+  stageUpload(stream: Readable): Promise<StagedBlob> {
+    return this.blobs.stage(stream, { maxBytes: this.config.limits.maxUploadBytes });
+  }
+
+  discardStaged(staged: StagedBlob): Promise<void> {
+    return this.blobs.discard(staged);
+  }
+
   /**
-   * Streams a multipart upload into the blob store, validates (and converts) it, and records the
-   * checkpoint. `options.prepare` lets another module check the converted tensors and its own
-   * extra fields before anything is stored (a refusal stores nothing).
+   * Validates (and converts) a staged upload and records the checkpoint. `options.prepare` lets
+   * another module check the converted tensors and its own extra fields before anything is stored
+   * (a refusal stores nothing). The staged file is discarded in every case.
    */
-  async upload<T = undefined>(req: Request, options: UploadOptions<T> = {}): Promise<{ checkpoint: Checkpoint; prepared: T | undefined }> {
-    const { fields, file } = await receiveMultipart<StagedBlob>(req, {
-      fileField: 'file',
-      maxFieldBytes: 256 * 1024,
-      maxFields: 20,
-      consume: (stream) => this.blobs.stage(stream as Readable, { maxBytes: this.config.limits.maxUploadBytes }),
-      release: (staged) => this.blobs.discard(staged),
-    });
-    if (!file) throw new ServiceError('FILE_MISSING', 'no file: send the checkpoint bytes in the multipart field `file`');
-    const cleanup = new Set<StagedBlob>([file.stored]);
+  async upload<T = undefined>(received: ReceivedUpload, options: UploadOptions<T> = {}): Promise<{ checkpoint: Checkpoint; prepared: T | undefined }> {
+    const cleanup = new Set<StagedBlob>([received.file]);
     try {
-      this.metrics.uploadedBytes.inc(file.stored.size);
-      if (file.stored.size === 0) throw new ServiceError('FILE_EMPTY', 'the uploaded file is empty');
+      this.metrics.uploadedBytes.inc(received.file.size);
+      if (received.file.size === 0) throw new ServiceError('FILE_EMPTY', 'the uploaded file is empty');
+      const fields = { ...received.fields };
       const extra: Record<string, string> = {};
       for (const name of options.extraFields ?? []) {
         if (name in fields) {
@@ -96,11 +106,11 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
           delete fields[name];
         }
       }
-      const input = parseUploadFields(fields, file.filename);
+      const input = parseUploadFields(fields, received.filename);
       await this.checkReferences(input.architectureId, input.parentIds);
-      const ingested = await ingestUpload(file.stored, file.filename, this.blobs, { maxHeaderBytes: this.config.limits.maxHeaderBytes });
+      const ingested = await ingestUpload(received.file, received.filename, this.blobs, { maxHeaderBytes: this.config.limits.maxHeaderBytes });
       cleanup.add(ingested.staged);
-      const prepared = options.prepare ? await options.prepare(ingested, extra, { name: input.name, sourceSha256: file.stored.sha256 }) : undefined;
+      const prepared = options.prepare ? await options.prepare(ingested, extra, { name: input.name, sourceSha256: received.file.sha256 }) : undefined;
       const checkpoint = await this.record(
         {
           ...input,
@@ -109,7 +119,7 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
           sha256: ingested.staged.sha256,
           sizeBytes: ingested.staged.size,
           manifest: ingested.manifest,
-          metadata: { ...ingested.metadata, ...(file.filename ? { sourceFilename: file.filename } : {}) },
+          metadata: { ...ingested.metadata, ...(received.filename ? { sourceFilename: received.filename } : {}) },
         },
         ingested.staged,
         cleanup,
@@ -121,43 +131,51 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
   }
 
   /**
-   * Stores tensors computed by the service (initializations, soups, ...) as a new checkpoint:
-   * streamed to a temporary safetensors file, then published and recorded like an upload.
+   * Stores tensors computed by the service (initializations, soups, ...) as a new checkpoint: one
+   * streamed write into the blob store's staging area, then published and recorded like an upload.
+   * With an aborted `signal` (a cancelled job) nothing is stored.
    */
-  async storeComputed(input: ComputedCheckpoint): Promise<Checkpoint> {
-    await this.checkReferences(input.architectureId ?? null, input.parentIds ?? []);
-    const target = this.blobs.tempPath('.safetensors');
-    const cleanup = new Set<StagedBlob>();
+  storeComputed(input: ComputedCheckpoint, signal?: AbortSignal): Promise<Checkpoint> {
+    const { tensors, safetensorsMetadata, ...info } = input;
+    return this.storeComputedStream(info, (sink) => writeTensorSetAsSafetensors({ format: 'safetensors', tensors, metadata: safetensorsMetadata ?? {} }, sink), signal);
+  }
+
+  /**
+   * Stores a computed checkpoint whose safetensors bytes `write` streams into `sink` (e.g. from a
+   * worker thread), written once. The header is read back from the staged bytes for the manifest.
+   */
+  async storeComputedStream(info: ComputedCheckpointInfo, write: (sink: Writable) => Promise<unknown>, signal?: AbortSignal): Promise<Checkpoint> {
+    await this.checkReferences(info.architectureId ?? null, info.parentIds ?? []);
+    const staged = await writeStaged(this.blobs.createStagedWriter(), (w) => write(w.stream));
+    const cleanup = new Set<StagedBlob>([staged]);
     try {
-      const written = await writeTensorSetAsSafetensors({ format: 'safetensors', tensors: input.tensors, metadata: input.safetensorsMetadata ?? {} }, target);
-      const staged = await this.blobs.adopt(target, { sha256: written.sha256, size: written.bytesWritten });
-      cleanup.add(staged);
-      const header = await withFileSource(staged.path, (source) => readSafetensorsHeader(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
+      const header = await withStaged(this.blobs, staged, (source) => readSafetensorsHeader(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
+      signal?.throwIfAborted();
       return await this.record(
         {
-          name: input.name,
-          kind: input.kind,
+          name: info.name,
+          kind: info.kind,
           originalFormat: 'safetensors',
           sha256: staged.sha256,
           sizeBytes: staged.size,
-          architectureId: input.architectureId ?? null,
-          manifest: header.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteOffset: t.byteOffset, byteLength: t.byteLength })),
-          metadata: input.metadata ?? {},
-          metrics: input.metrics ?? {},
-          tags: input.tags ?? [],
-          parentIds: input.parentIds ?? [],
+          architectureId: info.architectureId ?? null,
+          manifest: manifestOf(header),
+          metadata: info.metadata ?? {},
+          metrics: info.metrics ?? {},
+          tags: info.tags ?? [],
+          parentIds: info.parentIds ?? [],
         },
         staged,
         cleanup,
+        signal,
       );
     } finally {
-      await this.blobs.discard(target).catch(() => undefined);
-      for (const staged of cleanup) await this.blobs.discard(staged).catch(() => undefined);
+      for (const s of cleanup) await this.blobs.discard(s).catch(() => undefined);
     }
   }
 
   private async checkReferences(architectureId: string | null, parentIds: string[]): Promise<void> {
-    if (architectureId && !(await this.repository.architectureExists(architectureId))) {
+    if (architectureId && !(await this.architectures.exists(architectureId))) {
       throw new ServiceError('ARCHITECTURE_NOT_FOUND', `architecture ${architectureId} does not exist`, { field: 'architectureId' });
     }
     if (parentIds.length > 0) {
@@ -167,8 +185,10 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
   }
 
   /** Publishes the staged bytes and records the checkpoint (one transaction, per-blob lock). */
-  private async record(input: NewCheckpoint, staged: StagedBlob, cleanup: Set<StagedBlob>): Promise<Checkpoint> {
+  private async record(input: NewCheckpoint, staged: StagedBlob, cleanup: Set<StagedBlob>, signal?: AbortSignal): Promise<Checkpoint> {
     const checkpoint = await this.repository.create(input, async () => {
+      // Last look before anything is published: a cancelled job stores nothing.
+      signal?.throwIfAborted();
       await this.blobs.commit(staged);
       cleanup.delete(staged);
     });
@@ -186,109 +206,18 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     return this.repository.list(filter, limit, cursor);
   }
 
+  /** Deletes a checkpoint nothing refers to (409 CHECKPOINT_IN_USE), and its bytes when no other checkpoint shares them. */
   async delete(id: string): Promise<void> {
+    await this.get(id);
+    const refs = await this.references.find('checkpoint', id);
+    if (refs.length > 0) throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${describeReferences(refs)}`, referenceDetails(refs));
     const { removedBlob } = await this.repository.delete(id, (sha) => this.blobs.delete(sha));
     this.logger.log({ msg: 'checkpoint deleted', id, removedBlob });
   }
 
-  /** Parses a Range header against the blob size: null for the whole file. */
-  resolveRange(header: string | undefined, size: number): ByteRange | null {
-    if (!header) return null;
-    const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-    if (!m || (m[1] === '' && m[2] === '')) {
-      throw new ServiceError('RANGE_NOT_SATISFIABLE', `unsupported Range header ${JSON.stringify(header)}: use a single bytes=start-end range`, { size });
-    }
-    let start: number;
-    let end: number;
-    if (m[1] === '') {
-      const suffix = Number(m[2]);
-      start = Math.max(0, size - suffix);
-      end = size - 1;
-    } else {
-      start = Number(m[1]);
-      end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    }
-    if (start > end || start >= size) throw new ServiceError('RANGE_NOT_SATISFIABLE', `range ${header} is outside the ${size}-byte file`, { size });
-    return { start, end };
-  }
-
-  openWeights(checkpoint: Checkpoint, range: ByteRange | null): Readable {
-    return this.blobs.read(checkpoint.sha256, range ?? undefined);
-  }
-
-  /**
-   * The checkpoint as an ONNX model: its architecture's graph with these weights embedded (bound by
-   * state_dict name). 409 CHECKPOINT_NOT_EXPORTABLE without an architecture or past protobuf's
-   * 2 GiB, 409 ARCHITECTURE_NOT_EXECUTABLE for a GHN-graph-only one, 422
-   * CHECKPOINT_ARCHITECTURE_MISMATCH when the weights do not fit the graph.
-   */
-  async exportOnnx(checkpoint: Checkpoint): Promise<Uint8Array> {
-    if (!checkpoint.architectureId) {
-      throw new ServiceError('CHECKPOINT_NOT_EXPORTABLE', `checkpoint ${checkpoint.id} has no architecture, so there is no graph to export as ONNX; download it as safetensors`, {
-        reason: 'no-architecture',
-      });
-    }
-    const graph = parseGraphJson(await this.architectures.graph(checkpoint.architectureId));
-    const used = usedInitializers(graph);
-    const names = new Set(used.flatMap((i) => (i.aliasOf ? [i.name, i.aliasOf] : [i.name])));
-    const bytes = checkpoint.manifest.filter((t) => names.has(t.name)).reduce((n, t) => n + t.byteLength, 0);
-    if (bytes > MAX_PROTOBUF_BYTES - 64 * 1024 * 1024) {
-      throw new ServiceError('CHECKPOINT_NOT_EXPORTABLE', `the weights take ${bytes} bytes: an ONNX file with embedded weights is limited to 2 GiB`, { reason: 'too-large', bytes });
-    }
-    const weights = await withFileSource(this.blobs.localPath(checkpoint.sha256), async (source) =>
-      tensorSetWeights(await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }), names),
-    );
-    try {
-      return encodeGraphAsOnnx(graph, weights);
-    } catch (e) {
-      if (isCoreError(e) && (e.code === 'TENSOR_NOT_FOUND' || e.code === 'INVALID_ARGUMENT')) {
-        throw new ServiceError('CHECKPOINT_ARCHITECTURE_MISMATCH', `checkpoint ${checkpoint.id} does not fit architecture ${checkpoint.architectureId}: ${e.message}`, {
-          architectureId: checkpoint.architectureId,
-          ...e.details,
-        });
-      }
-      throw e;
-    }
-  }
-
-  tensorEntry(checkpoint: Checkpoint, name: string): ManifestEntry {
-    const entry = checkpoint.manifest.find((t) => t.name === name);
-    if (!entry) throw new ServiceError('TENSOR_NOT_FOUND', `checkpoint ${checkpoint.id} has no tensor named ${JSON.stringify(name)}`, { tensor: name });
-    return entry;
-  }
-
-  /** Statistics of one tensor, streamed from the blob in chunks (yielding between them). */
-  async tensorStatistics(checkpoint: Checkpoint, entry: ManifestEntry, signal?: AbortSignal): Promise<TensorStats> {
-    const acc = createStatsAccumulator(entry.dtype);
-    if (entry.byteLength > 0) {
-      const stream = this.blobs.read(checkpoint.sha256, { start: entry.byteOffset, end: entry.byteOffset + entry.byteLength - 1 });
-      for await (const chunk of stream) {
-        if (signal?.aborted) {
-          stream.destroy();
-          break;
-        }
-        acc.push(chunk as Buffer);
-      }
-    }
-    return acc.result();
-  }
-
-  async startStatisticsJob(id: string): Promise<Job> {
-    const checkpoint = await this.get(id);
-    return this.jobs.enqueue(STATISTICS_JOB, { checkpointId: checkpoint.id }, { checkpointId: checkpoint.id });
-  }
-
-  private async runStatisticsJob(ctx: JobContext): Promise<unknown> {
-    const checkpoint = await this.get(String(ctx.job.payload.checkpointId));
-    const total = checkpoint.manifest.reduce((n, t) => n + t.byteLength, 0) || 1;
-    let done = 0;
-    const tensors: Record<string, TensorStats & { dtype: string; shape: number[] }> = {};
-    for (const entry of checkpoint.manifest) {
-      tensors[entry.name] = { dtype: entry.dtype, shape: entry.shape, ...(await this.tensorStatistics(checkpoint, entry, ctx.signal)) };
-      done += entry.byteLength;
-      await ctx.progress(done / total);
-    }
-    return { checkpointId: checkpoint.id, sha256: checkpoint.sha256, tensors };
+  /** The blob store answers (readiness). */
+  async checkStorage(): Promise<{ kind: string }> {
+    await this.blobs.check();
+    return { kind: this.blobs.kind };
   }
 }
-

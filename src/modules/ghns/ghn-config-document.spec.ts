@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseGhnConfig } from '../../core/ghn';
 import { fixturesDir } from '../../core/testing/fixtures';
 import type { ManifestEntry } from '../checkpoints/checkpoint.types';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { checkGhnTensors, chooseGhnConfig, hasTopLevelCentrality, toGhnConfigDocument } from './ghn-config-document';
 
 const CONFIGS = ['ghn3_h32_l3', 'ghn2mode_h32', 'ppuda_ghn2_h32'];

@@ -2,7 +2,7 @@ import { isCoreError } from '../../core/errors';
 import { expectedGhnKeys, inferGhnConfig, parseGhnConfig, type GhnConfig } from '../../core/ghn';
 import { canonicalGhnKey, shapeMatches } from '../../core/ghn/ghn-weights';
 import type { ManifestEntry } from '../checkpoints/checkpoint.types';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import type { GhnConfigDocument } from './ghn.types';
 
 /** Where an upload's config came from, in order of precedence. */
@@ -29,7 +29,7 @@ export function ghnSettings(doc: GhnConfigDocument): GhnConfig {
   return parseGhnConfig(doc);
 }
 
-/** ghn-spec §7.1: `pretrained` checkpoints keep `centrality_embed_in` outside `gnn.`. */
+/** As in the official ghn3 `from_pretrained`: `pretrained` checkpoints keep `centrality_embed_in` outside `gnn.`. */
 export function hasTopLevelCentrality(manifest: readonly ManifestEntry[]): boolean {
   return manifest.some((t) => t.name.startsWith('centrality_embed_in.'));
 }
@@ -37,7 +37,7 @@ export function hasTopLevelCentrality(manifest: readonly ManifestEntry[]): boole
 /**
  * The config of an uploaded GHN: the `config` field (any layout parseGhnConfig reads), else the
  * checkpoint's own `config` entry (ppuda and trainer torch.save files; a JSON string in safetensors
- * metadata), else inferred from the tensor names and shapes (ghn-spec §7.1). A config that cannot
+ * metadata), else inferred from the tensor names and shapes (inferGhnConfig). A config that cannot
  * be read is GHN_INVALID (422); malformed JSON in the field is INVALID_FIELD (400).
  */
 export function chooseGhnConfig(field: string | undefined, metadata: Record<string, unknown>, manifest: readonly ManifestEntry[]): { config: GhnConfig; origin: GhnConfigOrigin } {

@@ -9,7 +9,7 @@ export const GHN_SOURCES = ['upload', 'fetch'] as const;
 export type GhnSource = (typeof GHN_SOURCES)[number];
 
 /**
- * A GHN config in the fixtures' `ghn/<cfg>.json` layout (DESIGN §10): `impl` picks the forward
+ * A GHN config in the fixtures' `ghn/<cfg>.json` layout: `impl` picks the forward
  * pass, `graph_builder` the graph builder, `ctor_config` holds the official constructor's arguments.
  */
 export interface GhnConfigDocument {

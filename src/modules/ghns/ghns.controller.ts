@@ -2,7 +2,9 @@ import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, R
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
+import { receiveFileUpload } from '../../http/file-upload';
 import { decodeCursor, page } from '../../http/pagination';
+import { ServiceError } from '../../core/service-error';
 import { GhnDto, GhnPageDto, ListGhnsQueryDto, UploadGhnDto } from './dto/ghn.dto';
 import { toGhnDto } from './ghn.mapper';
 import { GhnsService } from './ghns.service';
@@ -24,7 +26,9 @@ export class GhnsController {
   @ApiCreatedResponse({ type: GhnDto })
   @ApiProblems(400, 409, 413, 415, 422)
   async createGhn(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<GhnDto> {
-    const ghn = await this.ghns.upload(req);
+    const { file, fields } = await receiveFileUpload(req, { stage: (s) => this.ghns.stageUpload(s), discard: (f) => this.ghns.discardUpload(f) });
+    if (!file) throw new ServiceError('FILE_MISSING', 'no file: send the GHN checkpoint in the multipart field `file`');
+    const ghn = await this.ghns.upload({ file: file.stored, filename: file.filename, fields });
     res.setHeader('Location', `/v1/ghns/${ghn.id}`);
     return toGhnDto(ghn, await this.ghns.defaultId());
   }

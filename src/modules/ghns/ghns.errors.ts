@@ -1,4 +1,5 @@
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
+import { describeReferences, referenceDetails, type References } from '../../infra/references/reference-registry';
 
 export function ghnNotFound(id: string): ServiceError {
   return new ServiceError('GHN_NOT_FOUND', `GHN ${id} does not exist`);
@@ -11,6 +12,7 @@ export function ghnNameTaken(name: string, ghnId?: string): ServiceError {
   });
 }
 
-export function ghnInUse(id: string, initializationIds: string[]): ServiceError {
-  return new ServiceError('GHN_IN_USE', `GHN ${id} is referenced by initialization(s); delete them first`, { referencedBy: initializationIds });
+export function ghnInUse(id: string, refs: readonly References[]): ServiceError {
+  const what = refs.length > 0 ? describeReferences(refs) : 'a record made while it was being deleted';
+  return new ServiceError('GHN_IN_USE', `GHN ${id} is referenced by ${what}; delete them first`, referenceDetails(refs));
 }

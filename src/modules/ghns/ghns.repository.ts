@@ -73,16 +73,20 @@ export class GhnsRepository {
     return rows.map(toGhnModel);
   }
 
+  /** The GHN (at most one) whose weights are this checkpoint. */
+  async usingCheckpoint(checkpointId: string, _limit: number): Promise<{ ids: string[]; total: number }> {
+    const row = await this.prisma.client.ghnModel.findUnique({ where: { checkpointId }, select: { id: true } });
+    return row ? { ids: [row.id], total: 1 } : { ids: [], total: 0 };
+  }
+
   /**
-   * Deletes a GHN no initialization references and returns its weights' checkpoint id. The
-   * foreign key (ON DELETE RESTRICT) settles the race with an initialization created meanwhile.
+   * Deletes a GHN and returns its weights' checkpoint id (the service asked the reference registry
+   * first). The foreign key (ON DELETE RESTRICT) settles the race with a reference made meanwhile.
    */
   async delete(id: string): Promise<{ checkpointId: string }> {
     return this.prisma.client.$transaction(async (tx) => {
       const row = await tx.ghnModel.findUnique({ where: { id }, select: { checkpointId: true } });
       if (!row) throw ghnNotFound(id);
-      const users = await tx.initialization.findMany({ where: { ghnId: id }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: 20 });
-      if (users.length > 0) throw ghnInUse(id, users.map((u) => u.id));
       const deleted = await tx.ghnModel.deleteMany({ where: { id } }).catch((e: unknown) => {
         throw isForeignKeyViolation(e) ? ghnInUse(id, []) : e;
       });

@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
-import type { Request } from 'express';
 import { fixturesDir } from '../../core/testing/fixtures';
-import type { BlobStore } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
+import { ReferenceRegistry } from '../../infra/references/reference-registry';
+import type { CheckpointReader } from '../checkpoints/checkpoint-reader';
 import type { IngestedCheckpoint } from '../checkpoints/checkpoint-ingest';
 import type { ManifestEntry } from '../checkpoints/checkpoint.types';
-import type { CheckpointsService, UploadOptions } from '../checkpoints/checkpoints.service';
-import { ServiceError } from '../service-error';
+import type { CheckpointsService, ReceivedUpload, UploadOptions } from '../checkpoints/checkpoints.service';
+import { ServiceError } from '../../core/service-error';
 import type { GhnModel, NewGhnModel } from './ghn.types';
 import { ghnNameTaken } from './ghns.errors';
 import type { GhnsRepository } from './ghns.repository';
@@ -15,6 +15,7 @@ import { GhnsService } from './ghns.service';
 
 // Stand-ins for the DI tokens keep Prisma and the jobs runner out of this unit test.
 jest.mock('../checkpoints/checkpoints.service', () => ({ CheckpointsService: class CheckpointsService {} }));
+jest.mock('../checkpoints/checkpoint-reader', () => ({ CheckpointReader: class CheckpointReader {} }));
 jest.mock('./ghns.repository', () => ({ GhnsRepository: class GhnsRepository {} }));
 
 const SHA = 'ab'.repeat(32);
@@ -52,8 +53,8 @@ class FakeCheckpoints {
   deleted: string[] = [];
   deleteError: unknown = null;
   next = { name: 'ghn3tm8', fields: {} as Record<string, string>, manifest: MANIFEST };
-  async upload(_req: Request, options: UploadOptions<unknown>) {
-    const ingested: IngestedCheckpoint = { staged: { sha256: 'converted', size: 1, path: '/tmp/x' }, originalFormat: 'joblib', manifest: this.next.manifest, metadata: {} };
+  async upload(_received: ReceivedUpload, options: UploadOptions<unknown>) {
+    const ingested: IngestedCheckpoint = { staged: { sha256: 'converted', size: 1 }, originalFormat: 'joblib', manifest: this.next.manifest, metadata: {} };
     const prepared = await options.prepare?.(ingested, this.next.fields, { name: this.next.name, sourceSha256: SHA });
     const id = `ckpt-${this.stored.length + 1}`;
     this.stored.push(id);
@@ -72,8 +73,10 @@ function setup(defaultName: string | null = null) {
   const repository = new FakeRepository();
   const checkpoints = new FakeCheckpoints();
   const config = { ghn: { defaultName, hubUrl: 'https://huggingface.co' } } as AppConfig;
-  const service = new GhnsService(repository as unknown as GhnsRepository, checkpoints as unknown as CheckpointsService, {} as BlobStore, config);
-  return { repository, checkpoints, service };
+  const references = new ReferenceRegistry();
+  const service = new GhnsService(repository as unknown as GhnsRepository, checkpoints as unknown as CheckpointsService, {} as CheckpointReader, references, config);
+  service.onModuleInit();
+  return { repository, checkpoints, service, references };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ServiceError> {
@@ -85,7 +88,7 @@ async function refusal(promise: Promise<unknown>): Promise<ServiceError> {
   return error;
 }
 
-const req = {} as Request;
+const req: ReceivedUpload = { file: { sha256: SHA, size: 1 }, filename: 'ghn3tm8.pt', fields: {} };
 
 describe('GhnsService', () => {
   beforeAll(() => Logger.overrideLogger(false));
@@ -159,5 +162,15 @@ describe('GhnsService', () => {
     checkpoints.deleteError = new ServiceError('CHECKPOINT_IN_USE', 'in use');
     await expect(service.delete(b.id)).resolves.toBeUndefined();
     expect((await refusal(service.get(b.id))).code).toBe('GHN_NOT_FOUND');
+  });
+
+  it('refuses to delete a GHN that the reference registry reports in use, deleting nothing', async () => {
+    const { service, checkpoints, references } = setup();
+    const ghn = await service.upload(req);
+    references.register('ghn', 'initialization', async (id) => (id === ghn.id ? { ids: ['init-1'], total: 3 } : { ids: [], total: 0 }));
+    const e = await refusal(service.delete(ghn.id));
+    expect([e.code, e.message, e.details]).toEqual(['GHN_IN_USE', `GHN ${ghn.id} is referenced by 3 initialization(s); delete them first`, { references: { initialization: ['init-1'] } }]);
+    expect((await service.get(ghn.id)).id).toBe(ghn.id);
+    expect(checkpoints.deleted).toEqual([]);
   });
 });

@@ -1,21 +1,19 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { Request } from 'express';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import { loadGhnFromTensorSet, type Ghn } from '../../core/ghn';
-import { readSafetensors } from '../../core/formats/safetensors';
-import { withFileSource } from '../../core/io/random-access';
-import type { BlobStore } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
-import { BLOB_STORE } from '../../infra/storage/storage.module';
+import { ReferenceRegistry } from '../../infra/references/reference-registry';
 import type { Cursor } from '../../http/pagination';
 import type { IngestedCheckpoint } from '../checkpoints/checkpoint-ingest';
+import { CheckpointReader } from '../checkpoints/checkpoint-reader';
 import type { Checkpoint } from '../checkpoints/checkpoint.types';
-import { CheckpointsService, type UploadContext } from '../checkpoints/checkpoints.service';
-import { ServiceError } from '../service-error';
+import { CheckpointsService, type ReceivedUpload, type StagedUpload, type UploadContext } from '../checkpoints/checkpoints.service';
+import { ServiceError } from '../../core/service-error';
 import { GhnCache } from './ghn-cache';
 import { checkGhnTensors, chooseGhnConfig, hasTopLevelCentrality, toGhnConfigDocument } from './ghn-config-document';
 import { GHN_CHECKPOINT_KIND, type GhnFilter, type GhnModel, type NewGhnModel } from './ghn.types';
-import { ghnNameTaken, ghnNotFound } from './ghns.errors';
+import { ghnInUse, ghnNameTaken, ghnNotFound } from './ghns.errors';
 import { GhnsRepository } from './ghns.repository';
 
 /** A GHN with the checkpoint holding its weights. */
@@ -31,16 +29,31 @@ type GhnDraft = Omit<NewGhnModel, 'checkpointId'>;
 const LOADED_GHNS = 2;
 
 @Injectable()
-export class GhnsService implements OnModuleDestroy {
+export class GhnsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(GhnsService.name);
   private readonly loaded = new GhnCache(LOADED_GHNS);
 
   constructor(
     private readonly repository: GhnsRepository,
     private readonly checkpoints: CheckpointsService,
-    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly reader: CheckpointReader,
+    private readonly references: ReferenceRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    // A GHN keeps the checkpoint holding its weights.
+    this.references.register('checkpoint', 'ghn', (id, limit) => this.repository.usingCheckpoint(id, limit));
+  }
+
+  /** Stages an uploaded GHN file as it arrives (through the checkpoints module). */
+  stageUpload(stream: Readable): Promise<StagedUpload> {
+    return this.checkpoints.stageUpload(stream);
+  }
+
+  discardUpload(staged: StagedUpload): Promise<void> {
+    return this.checkpoints.discardStaged(staged);
+  }
 
   onModuleDestroy(): void {
     this.loaded.clear();
@@ -50,8 +63,8 @@ export class GhnsService implements OnModuleDestroy {
    * Stores an uploaded GHN checkpoint (multipart `file`, optional `name` and `config`) as a
    * checkpoint of kind `ghn`. Its config must describe exactly its tensors, else nothing is stored.
    */
-  async upload(req: Request): Promise<GhnModel> {
-    const { checkpoint, prepared } = await this.checkpoints.upload<GhnDraft>(req, {
+  async upload(received: ReceivedUpload): Promise<GhnModel> {
+    const { checkpoint, prepared } = await this.checkpoints.upload<GhnDraft>(received, {
       kind: GHN_CHECKPOINT_KIND,
       extraFields: ['config'],
       prepare: (ingested, fields, upload) => this.prepare(ingested, fields, upload),
@@ -141,10 +154,7 @@ export class GhnsService implements OnModuleDestroy {
   private async load(ghnId: string): Promise<Ghn> {
     const { ghn, checkpoint } = await this.resolve(ghnId);
     const started = performance.now();
-    const loaded = await withFileSource(this.blobs.localPath(checkpoint.sha256), async (source) =>
-      // Our own file, validated when stored: no header limit.
-      loadGhnFromTensorSet(await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }), ghn.config),
-    );
+    const loaded = await this.reader.openTensors(checkpoint, (tensors) => loadGhnFromTensorSet(tensors, ghn.config));
     this.logger.log({ msg: 'ghn loaded', id: ghn.id, name: ghn.name, parameters: loaded.numParameters, ms: Math.round(performance.now() - started) });
     return loaded;
   }
@@ -154,6 +164,9 @@ export class GhnsService implements OnModuleDestroy {
    * checkpoint unless something else references that too.
    */
   async delete(id: string): Promise<void> {
+    await this.get(id);
+    const refs = await this.references.find('ghn', id);
+    if (refs.length > 0) throw ghnInUse(id, refs);
     const { checkpointId } = await this.repository.delete(id);
     this.loaded.evict(id);
     let weightsRemoved = true;

@@ -1,8 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { BlobStore } from '../../core/storage/blob-store.port';
+import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../infra/database/prisma.service';
-import { BLOB_STORE } from '../../infra/storage/storage.module';
 import { TensorRuntime } from '../../infra/tensor-runtime/tensor-runtime.module';
+import { CheckpointsService } from '../checkpoints/checkpoints.service';
 
 export interface ComponentCheck {
   status: 'up' | 'down';
@@ -15,7 +14,7 @@ export class HealthService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly runtime: TensorRuntime,
-    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    private readonly checkpoints: CheckpointsService,
   ) {}
 
   async readiness(): Promise<{ ready: boolean; checks: Record<string, ComponentCheck> }> {
@@ -33,7 +32,7 @@ export class HealthService {
         await this.prisma.ping();
         return { kind: this.prisma.kind };
       }),
-      timed(() => this.blobs.check()),
+      timed(() => this.checkpoints.checkStorage()),
     ]);
     const rt = this.runtime.status();
     const backend: ComponentCheck = rt.ready

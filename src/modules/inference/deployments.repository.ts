@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { Deployment as DeploymentRow } from '@prisma/client';
 import { isForeignKeyViolation, isUniqueViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import type { BatchingSettings, EngineChoice } from './deployment.types';
+import { referencesFrom } from '../../infra/references/reference-registry';
 
 /** What is stored of a deployment: the request as resolved to ids, loaded again at every start. */
 export interface DeploymentRecord {
@@ -57,6 +58,24 @@ export class DeploymentsRepository {
   async list(): Promise<DeploymentRecord[]> {
     const rows = await this.prisma.client.deployment.findMany({ orderBy: [{ createdAt: 'asc' }, { name: 'asc' }] });
     return rows.map(toRecord);
+  }
+
+  /** Deployments serving this checkpoint. */
+  async usingCheckpoint(checkpointId: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    return this.names({ checkpointId }, limit);
+  }
+
+  /** Deployments of this architecture. */
+  async usingArchitecture(architectureId: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    return this.names({ architectureId }, limit);
+  }
+
+  private async names(where: { checkpointId?: string; architectureId?: string }, limit: number): Promise<{ ids: string[]; total: number }> {
+    return referencesFrom(
+      this.prisma.client.deployment.findMany({ where, select: { name: true }, orderBy: { name: 'asc' }, take: limit }),
+      this.prisma.client.deployment.count({ where }),
+      (r) => r.name,
+    );
   }
 
   /** Removes the record; false when there was none. */

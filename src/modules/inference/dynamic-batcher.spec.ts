@@ -1,5 +1,5 @@
 import type { HostTensor } from '../../core/runtime';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { DynamicBatcher, type BatcherOptions } from './dynamic-batcher';
 
 /** A fake engine: `y = 10 * x + rowSum`, per row of x:[n, 2] — any row mix-up changes the answer. */
@@ -118,7 +118,7 @@ describe('DynamicBatcher', () => {
     const waitingFailed = expect(waiting).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: 'unloaded' });
     await new Promise((r) => setTimeout(r, 1));
     await b.close('unloaded');
-    await expect(running).resolves.toBeDefined();
+    expect(Array.from((await running).y.data as Float32Array)).toEqual(expected([[1, 1]]));
     await waitingFailed;
     await expect(b.submit({ x: rowsOf([[3, 3]]) }, 1, 'k')).rejects.toBeInstanceOf(ServiceError);
     expect(depths.at(-1)).toBe(0);

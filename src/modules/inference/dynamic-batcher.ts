@@ -1,6 +1,6 @@
 import { CoreError } from '../../core/errors';
 import type { HostTensor, HostTensorData } from '../../core/runtime';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 
 export interface BatcherOptions {
   /** Most rows one engine run takes. */

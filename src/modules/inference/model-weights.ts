@@ -1,8 +1,6 @@
 import { CoreError } from '../../core/errors';
-import { readSafetensors } from '../../core/formats/safetensors';
 import type { ArchitectureGraph } from '../../core/graph/ir';
-import { withFileSource } from '../../core/io/random-access';
-import { bindWeight, tensorSetWeights, usedInitializers, type TensorBytes } from '../../core/runtime';
+import { bindWeight, usedInitializers, type TensorBytes } from '../../core/runtime';
 import type { Dtype } from '../../core/tensor/dtypes';
 
 /** What a checkpoint's manifest says about one tensor. */
@@ -47,8 +45,3 @@ export function boundNames(graph: ArchitectureGraph, manifest: readonly WeightIn
   return names;
 }
 
-/** Reads the named tensors of a stored safetensors file into memory. */
-export async function readWeights(path: string, names: ReadonlySet<string>): Promise<Map<string, TensorBytes>> {
-  // Our own file, validated when it was stored: no header limit.
-  return withFileSource(path, async (source) => tensorSetWeights(await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }), names));
-}

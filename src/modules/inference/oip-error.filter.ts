@@ -2,7 +2,7 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { Request, Response } from 'express';
 import { CoreError } from '../../core/errors';
 import { statusOf } from '../../http/error-status.map';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 
 /**
  * Where the protocol's statuses differ from the /v1 table: a failing engine run is the server's

@@ -1,7 +1,7 @@
 import { hostTensorFromBytes, type HostTensor, type HostTensorData } from '../../core/runtime';
 import { decodeBfloat16, decodeFloat16, float32ToBfloat16, float32ToFloat16 } from '../../core/tensor/half';
 import { dtypeSize, numElements, type Dtype } from '../../core/tensor/dtypes';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 
 /** Open Inference Protocol datatype names of the dtypes the runtime handles. */
 const DATATYPE_OF: Record<Dtype, string> = {

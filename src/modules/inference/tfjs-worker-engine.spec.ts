@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { CoreError } from '../../core/errors';
 import { importOnnxGraph } from '../../core/graph/onnx-import';
 import { maxAbsDiff } from '../../core/runtime';
 import { hostTensorOf, readSafetensorsFile, useBackend } from '../../core/runtime/testing/runtime-testing';
@@ -23,7 +24,7 @@ describe('TfjsWorkerEngine', () => {
     expect(out[graph.outputs[0].name].data).toBeInstanceOf(Float32Array); // this realm's, not the worker's
     expect(tf.memory().numTensors).toBe(before); // weights and plans live in the worker
     engine.dispose();
-    await expect(engine.run({ [graph.inputs[0].name]: hostTensorOf(io, 'input') })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(engine.run({ [graph.inputs[0].name]: hostTensorOf(io, 'input') })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'the engine has been disposed' });
   }, 60_000);
 
   it('reports a failure in the worker as a core error', async () => {
@@ -31,7 +32,11 @@ describe('TfjsWorkerEngine', () => {
     const weights = await readSafetensorsFile(`${dir}/vit_tiny.weights.safetensors`);
     const engine = await TfjsWorkerEngine.create(graph, weights, 'wasm');
     try {
-      await expect(engine.run({ [graph.inputs[0].name]: { dtype: 'F32', shape: [1, 3, 7, 7], data: new Float32Array(147) } })).rejects.toMatchObject({ code: expect.any(String) });
+      // The input check runs in the worker; its CoreError crosses the channel whole.
+      const error = await engine.run({ [graph.inputs[0].name]: { dtype: 'F32', shape: [1, 3, 7, 7], data: new Float32Array(147) } }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CoreError);
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { input: 'input' } });
+      expect((error as Error).message).toBe("input 'input' has shape [1, 3, 7, 7], the graph expects [batch, 3, 32, 32]");
     } finally {
       engine.dispose();
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BATCH_NORM_POLICIES, MAX_SEED, type BatchNormPolicy } from '../../core/init';
 import { canonicalJson } from '../../core/graph/graph-hash';
-import { ServiceError } from '../service-error';
+import { ServiceError } from '../../core/service-error';
 import { INITIALIZATION_METHODS, type InitializationMethod, type InitializationOptions } from './initialization.types';
 
 /** The body of POST /v1/initializations (validated by the DTO, re-checked here for other callers). */

@@ -1,13 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { readSafetensors } from '../../core/formats/safetensors';
 import { parseGhnGraphJson } from '../../core/graph/ghn';
 import { parseGraphJson } from '../../core/graph/graph-json';
 import { initializationCost, initializationMetadata, predictInitialization } from '../../core/init';
-import { withFileSource } from '../../core/io/random-access';
-import type { BlobStore } from '../../core/storage/blob-store.port';
 import { Metrics } from '../../infra/metrics/metrics';
-import { BLOB_STORE } from '../../infra/storage/storage.module';
 import { runInWorker, workerScript } from '../../infra/workers/run-in-worker';
 import type { Architecture } from '../architectures/architecture.types';
 import { ArchitecturesService } from '../architectures/architectures.service';
@@ -42,7 +38,6 @@ export class InitializationRunner {
     private readonly architectures: ArchitecturesService,
     private readonly ghns: GhnsService,
     private readonly checkpoints: CheckpointsService,
-    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     metrics: Metrics,
   ) {
     this.computedTotal = new Counter({
@@ -65,11 +60,14 @@ export class InitializationRunner {
     return null;
   }
 
-  /** Computes and stores the initialization's checkpoint (not yet linked to the row). */
-  async compute(init: Initialization, inJob: boolean): Promise<Checkpoint> {
+  /**
+   * Computes and stores the initialization's checkpoint (not yet linked to the row). With an
+   * aborted `signal` (a cancelled job) the work stops and nothing is stored.
+   */
+  async compute(init: Initialization, inJob: boolean, signal?: AbortSignal): Promise<Checkpoint> {
     const architecture = await this.architectures.get(init.architectureId);
     const started = performance.now();
-    const checkpoint = isClassicalMethod(init.method) ? await this.computeClassical(init, architecture, inJob) : await this.computeGhn(init, architecture);
+    const checkpoint = isClassicalMethod(init.method) ? await this.computeClassical(init, architecture, inJob, signal) : await this.computeGhn(init, architecture, signal);
     this.computedTotal.inc({ method: init.method });
     this.logger.log({
       msg: 'initialization computed',
@@ -82,11 +80,12 @@ export class InitializationRunner {
     return checkpoint;
   }
 
-  private async computeGhn(init: Initialization, architecture: Architecture): Promise<Checkpoint> {
+  private async computeGhn(init: Initialization, architecture: Architecture, signal?: AbortSignal): Promise<Checkpoint> {
     const { ghn } = await this.ghns.resolve(init.ghnId ?? undefined);
     const ghnGraph = parseGhnGraphJson(await this.architectures.ghnGraph(architecture.id, ghn.config.graph_builder));
     const graph = architecture.executable ? parseGraphJson(await this.architectures.graph(architecture.id)) : null;
     const prediction = await this.ghns.withGhn(ghn.id, (loaded) => predictInitialization(loaded, ghnGraph, graph, init.options));
+    signal?.throwIfAborted();
     const { seed, batchNorm } = init.options;
     return this.checkpoints.storeComputed({
       name: `${architecture.name}-ghn-${ghn.name}-seed${seed}`,
@@ -113,32 +112,25 @@ export class InitializationRunner {
         notPredicted: prediction.notPredicted,
         predictedOnly: prediction.predictedOnly,
       }),
-    });
+    }, signal);
   }
 
-  private async computeClassical(init: Initialization, architecture: Architecture, inJob: boolean): Promise<Checkpoint> {
+  /** The worker streams the safetensors bytes straight into the checkpoints module's staged writer: written once. */
+  private async computeClassical(init: Initialization, architecture: Architecture, inJob: boolean, signal?: AbortSignal): Promise<Checkpoint> {
     if (!isClassicalMethod(init.method)) throw new Error(`not a classical method: ${init.method}`);
     const graph = await this.architectures.graph(architecture.id);
     const { seed, batchNorm } = init.options;
-    const metadata = initializationMetadata({ method: init.method, seed, batchNorm });
-    const out = this.blobs.tempPath('.safetensors');
-    try {
-      const input: InitializationWorkerInput = { graph, method: init.method, seed, out, metadata };
-      await runInWorker(workerScript(__dirname, 'initialization.worker'), input, { timeoutMs: inJob ? JOB_WORKER_TIMEOUT_MS : INLINE_WORKER_TIMEOUT_MS });
-      return await withFileSource(out, async (source) =>
-        this.checkpoints.storeComputed({
-          name: `${architecture.name}-${init.method}-seed${seed}`,
-          kind: INITIALIZATION_CHECKPOINT_KIND,
-          // Our own file, just written: no header limit.
-          tensors: (await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER })).tensors,
-          architectureId: architecture.id,
-          metadata: this.commonMetadata(init),
-          safetensorsMetadata: metadata,
-        }),
-      );
-    } finally {
-      await this.blobs.discard(out).catch(() => undefined);
-    }
+    const input: InitializationWorkerInput = { graph, method: init.method, seed, metadata: initializationMetadata({ method: init.method, seed, batchNorm }) };
+    return this.checkpoints.storeComputedStream(
+      {
+        name: `${architecture.name}-${init.method}-seed${seed}`,
+        kind: INITIALIZATION_CHECKPOINT_KIND,
+        architectureId: architecture.id,
+        metadata: this.commonMetadata(init),
+      },
+      (output) => runInWorker(workerScript(__dirname, 'initialization.worker'), input, { timeoutMs: inJob ? JOB_WORKER_TIMEOUT_MS : INLINE_WORKER_TIMEOUT_MS, output, signal }),
+      signal,
+    );
   }
 
   private commonMetadata(init: Initialization): Record<string, unknown> {

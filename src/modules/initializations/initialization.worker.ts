@@ -9,16 +9,16 @@ export interface InitializationWorkerInput {
   graph: unknown;
   method: InitMethod;
   seed: number;
-  /** Where to write the safetensors file (atomically). */
-  out: string;
   metadata: Record<string, string>;
 }
 
-// Worker thread: draws an initialization tensor by tensor straight into a safetensors file, so the
-// server's event loop never waits on the sampling or the QR decompositions.
-serveWorkerTask(async (input: InitializationWorkerInput) => {
+// Worker thread: draws an initialization tensor by tensor and streams it as safetensors bytes to
+// the caller's staged writer (one write), so the server's event loop never waits on the sampling or
+// the QR decompositions.
+serveWorkerTask(async (input: InitializationWorkerInput, io) => {
+  if (!io.output) throw new Error('the initialization worker streams its result: give runInWorker an output');
   // Orthogonal's QR products run on tf: wasm (~10x the pure-JS cpu backend here), cpu if wasm fails.
   if (input.method === 'orthogonal') await selectBackend('wasm').catch(() => selectBackend('cpu'));
   const tensors = initializationTensors(parseGraphJson(input.graph), input.method, { seed: input.seed });
-  return writeSafetensors(input.out, tensors, input.metadata);
+  return writeSafetensors(io.output, tensors, input.metadata);
 });

@@ -5,7 +5,9 @@ import { ApiProblems } from '../../http/api-problems.decorator';
 import { decodeCursor, page } from '../../http/pagination';
 import { CreateInitializationDto, InitializationDto, InitializationPageDto, ListInitializationsQueryDto } from './dto/initialization.dto';
 import { toInitializationDto } from './initialization.mapper';
-import { InitializationsService } from './initializations.service';
+import { InitializationsService, type InitializationOutcome } from './initializations.service';
+
+const STATUS_OF: Record<InitializationOutcome, number> = { reused: 200, computed: 201, queued: 202 };
 
 /** Response header telling whether a stored result was reused (`hit`) or computed (`miss`). */
 export const CACHE_HEADER = 'x-weightsmith-cache';
@@ -36,7 +38,8 @@ export class InitializationsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<InitializationDto> {
     const preferAsync = (prefer ?? '').split(',').some((p) => p.trim().toLowerCase() === 'respond-async');
-    const { view, httpStatus } = await this.initializations.create(body, { preferAsync });
+    const { view, outcome } = await this.initializations.create(body, { preferAsync });
+    const httpStatus = STATUS_OF[outcome];
     res.status(httpStatus);
     res.setHeader(CACHE_HEADER, view.cached ? 'hit' : 'miss');
     const jobId = view.initialization.jobId;

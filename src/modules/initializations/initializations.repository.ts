@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
 import type { Initialization, InitializationFilter, InitializationMethod, InitializationOptions, NewInitialization } from './initialization.types';
+import { referencesFrom } from '../../infra/references/reference-registry';
 
 type Row = Prisma.InitializationGetPayload<object>;
 
@@ -57,6 +58,16 @@ export class InitializationsRepository {
 
   async setJob(id: string, jobId: string): Promise<void> {
     await this.prisma.client.initialization.updateMany({ where: { id }, data: { jobId } });
+  }
+
+  /** Initializations predicted by this GHN. */
+  async usingGhn(ghnId: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    const where = { ghnId };
+    return referencesFrom(
+      this.prisma.client.initialization.findMany({ where, select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit }),
+      this.prisma.client.initialization.count({ where }),
+      (r) => r.id,
+    );
   }
 
   /** Records the result; false when the row is gone (deleted meanwhile) or already has one. */

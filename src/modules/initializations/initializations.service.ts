@@ -4,9 +4,10 @@ import type { Architecture } from '../architectures/architecture.types';
 import { ArchitecturesService } from '../architectures/architectures.service';
 import type { GhnModel } from '../ghns/ghn.types';
 import { GhnsService } from '../ghns/ghns.service';
-import type { Job, JobContext } from '../jobs/job.types';
+import { uuidPayload, type Job, type JobContext, type JobQueue } from '../jobs/job.types';
 import { JobsService } from '../jobs/jobs.service';
-import { ServiceError } from '../service-error';
+import { ReferenceRegistry } from '../../infra/references/reference-registry';
+import { ServiceError } from '../../core/service-error';
 import { initializationCacheKey, normalizeOptions, type CreateInitializationInput } from './initialization-request';
 import { InitializationRunner } from './initialization-runner';
 import {
@@ -24,10 +25,21 @@ const POLL_MS = 200;
 /** A row still without checkpoint or job after this long belongs to a process that died. */
 const STALE_INLINE_MS = 15 * 60_000;
 
+/** How a create request was answered: an earlier result reused, computed now, or left to a job. */
+export type InitializationOutcome = 'reused' | 'computed' | 'queued';
+
 export interface CreatedInitialization {
   view: InitializationView;
-  /** 200 (reused), 201 (computed now) or 202 (a job computes it). */
-  httpStatus: 200 | 201 | 202;
+  outcome: InitializationOutcome;
+}
+
+export interface InitializationJobPayload {
+  initializationId: string;
+}
+
+export interface InitializationJobResult {
+  initializationId: string;
+  checkpointId: string;
 }
 
 /**
@@ -40,6 +52,7 @@ export class InitializationsService implements OnModuleInit {
   private readonly logger = new Logger(InitializationsService.name);
   /** Inline computations of this process by cache key, so identical concurrent requests share one. */
   private readonly inflight = new Map<string, Promise<Initialization>>();
+  private queue!: JobQueue<InitializationJobPayload, InitializationJobResult>;
 
   constructor(
     private readonly repository: InitializationsRepository,
@@ -47,10 +60,17 @@ export class InitializationsService implements OnModuleInit {
     private readonly architectures: ArchitecturesService,
     private readonly ghns: GhnsService,
     private readonly jobs: JobsService,
+    private readonly references: ReferenceRegistry,
   ) {}
 
   onModuleInit(): void {
-    this.jobs.register(INITIALIZATION_JOB, (ctx) => this.runJob(ctx));
+    this.queue = this.jobs.define<InitializationJobPayload, InitializationJobResult>({
+      type: INITIALIZATION_JOB,
+      parsePayload: uuidPayload(INITIALIZATION_JOB, ['initializationId']),
+      run: (payload, ctx) => this.runJob(payload, ctx),
+    });
+    // An initialization keeps the GHN that predicted it.
+    this.references.register('ghn', 'initialization', (id, limit) => this.repository.usingGhn(id, limit));
   }
 
   async create(input: CreateInitializationInput, opts: { preferAsync?: boolean } = {}): Promise<CreatedInitialization> {
@@ -103,24 +123,24 @@ export class InitializationsService implements OnModuleInit {
 
   /** The answer for a key someone already claimed; null when that attempt failed and was cleared. */
   private async reuse(existing: Initialization): Promise<CreatedInitialization | null> {
-    if (existing.checkpointId) return { view: await this.view(existing, true), httpStatus: 200 };
+    if (existing.checkpointId) return { view: await this.view(existing, true), outcome: 'reused' };
     if (existing.jobId) {
       const job = await this.jobs.get(existing.jobId).catch(() => null);
       if (job?.status === 'succeeded') {
         const fresh = await this.repository.find(existing.id);
-        if (fresh?.checkpointId) return { view: await this.view(fresh, true), httpStatus: 200 };
+        if (fresh?.checkpointId) return { view: await this.view(fresh, true), outcome: 'reused' };
       }
       if (!job || job.status === 'failed' || job.status === 'cancelled' || job.status === 'succeeded') {
         await this.repository.releasePending(existing.id);
         return null;
       }
-      return { view: this.viewWithJob(existing, job, false), httpStatus: 202 };
+      return { view: this.viewWithJob(existing, job, false), outcome: 'queued' };
     }
     // Computed inline by another request: wait for it (in this process, on its promise).
     const mine = this.inflight.get(existing.cacheKey);
     if (mine) {
       const done = await mine.catch(() => null);
-      return done ? { view: await this.view(done, true), httpStatus: 200 } : null;
+      return done ? { view: await this.view(done, true), outcome: 'reused' } : null;
     }
     const deadline = Date.now() + WAIT_FOR_PEER_MS;
     let current: Initialization | null = existing;
@@ -133,9 +153,9 @@ export class InitializationsService implements OnModuleInit {
       current = await this.repository.findByCacheKey(existing.cacheKey);
     }
     if (!current) return null;
-    if (current.checkpointId) return { view: await this.view(current, true), httpStatus: 200 };
+    if (current.checkpointId) return { view: await this.view(current, true), outcome: 'reused' };
     if (current.jobId) return this.reuse(current);
-    return { view: { initialization: current, status: 'running', cached: false, error: null }, httpStatus: 202 };
+    return { view: { initialization: current, status: 'running', cached: false, error: null }, outcome: 'queued' };
   }
 
   private async computeInline(claimed: Initialization, architecture: Architecture): Promise<CreatedInitialization> {
@@ -156,7 +176,7 @@ export class InitializationsService implements OnModuleInit {
     try {
       const done = await work;
       this.logger.log({ msg: 'initialization stored', id: done.id, architecture: architecture.name, method: done.method, checkpointId: done.checkpointId });
-      return { view: { initialization: done, status: 'succeeded', cached: false, error: null }, httpStatus: 201 };
+      return { view: { initialization: done, status: 'succeeded', cached: false, error: null }, outcome: 'computed' };
     } finally {
       this.inflight.delete(claimed.cacheKey);
     }
@@ -165,23 +185,23 @@ export class InitializationsService implements OnModuleInit {
   private async startJob(claimed: Initialization, reason: string): Promise<CreatedInitialization> {
     let job: Job;
     try {
-      job = await this.jobs.enqueue(INITIALIZATION_JOB, { initializationId: claimed.id });
+      job = await this.queue.enqueue({ initializationId: claimed.id });
       await this.repository.setJob(claimed.id, job.id);
     } catch (e) {
       await this.repository.releasePending(claimed.id).catch(() => undefined);
       throw e;
     }
     this.logger.log({ msg: 'initialization queued', id: claimed.id, jobId: job.id, reason });
-    return { view: this.viewWithJob({ ...claimed, jobId: job.id }, job, false), httpStatus: 202 };
+    return { view: this.viewWithJob({ ...claimed, jobId: job.id }, job, false), outcome: 'queued' };
   }
 
-  private async runJob(ctx: JobContext): Promise<unknown> {
-    const id = String(ctx.job.payload.initializationId);
+  private async runJob(payload: InitializationJobPayload, ctx: JobContext): Promise<InitializationJobResult> {
+    const id = payload.initializationId;
     const init = await this.repository.find(id);
     if (!init) throw new ServiceError('INITIALIZATION_NOT_FOUND', `initialization ${id} does not exist`);
     if (init.checkpointId) return { initializationId: id, checkpointId: init.checkpointId };
     await ctx.progress(0.05);
-    const checkpoint = await this.runner.compute(init, true);
+    const checkpoint = await this.runner.compute(init, true, ctx.signal);
     if (!(await this.repository.complete(id, checkpoint.id))) {
       const again = await this.repository.find(id);
       if (again?.checkpointId) {

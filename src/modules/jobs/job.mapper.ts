@@ -9,7 +9,8 @@ export function toJobDto(job: Job): JobDto {
     progress: job.progress,
     attempts: job.attempts,
     cancelRequested: job.cancelRequested,
-    payload: job.payload,
+    // Payloads and results are JSON objects (each job type validates its payload).
+    payload: job.payload as Record<string, unknown>,
     result: (job.result ?? null) as Record<string, unknown> | null,
     error: job.error,
     checkpointId: job.checkpointId,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, type Job as JobRow } from '@prisma/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Job, JobStatus } from './job.types';
+import { referencesFrom } from '../../infra/references/reference-registry';
 
 function toJob(row: JobRow): Job {
   return {
@@ -133,8 +134,14 @@ export class JobsRepository {
     return { requeued: requeued.map((r) => r.id), failed: failed.map((r) => r.id) };
   }
 
-  async countActiveForCheckpoint(checkpointId: string): Promise<number> {
-    return this.prisma.client.job.count({ where: { checkpointId, status: { in: ['queued', 'running'] } } });
+  /** Queued or running jobs that read the checkpoint (the first `limit`, and how many). */
+  async activeForCheckpoint(checkpointId: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    const where = { checkpointId, status: { in: ['queued', 'running'] as JobStatus[] } };
+    return referencesFrom(
+      this.prisma.client.job.findMany({ where, select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit }),
+      this.prisma.client.job.count({ where }),
+      (r) => r.id,
+    );
   }
 
   async countByStatus(): Promise<Record<string, number>> {

@@ -1,24 +1,28 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 import { requestContext } from '../../infra/logging/request-context';
 import { Metrics } from '../../infra/metrics/metrics';
+import { ReferenceRegistry } from '../../infra/references/reference-registry';
 import { CoreError } from '../../core/errors';
-import { ServiceError } from '../service-error';
-import { JobCancelledError, type Job, type JobContext, type JobHandler, type JobStatus } from './job.types';
+import { ServiceError } from '../../core/service-error';
+import { JobCancelledError, JobPayloadError, type Job, type JobContext, type JobDefinition, type JobQueue, type JobStatus } from './job.types';
 import { JobsRepository } from './jobs.repository';
 
+type AnyDefinition = JobDefinition<unknown, unknown>;
+
 /**
- * The job queue and its in-process runner. Compute modules register handlers at init; jobs are
- * claimed with FOR UPDATE SKIP LOCKED, heart-beat while they run, and jobs of a dead process are
+ * The job queue and its in-process runner. Compute modules define their job types at init (a typed
+ * registry: payload validator, work, result); jobs are claimed with FOR UPDATE SKIP LOCKED, so that
+ * with several replicas each runs once, heart-beat while they run, and jobs of a dead process are
  * re-queued (or failed) by whichever runner notices first, including the next start.
  */
 @Injectable()
-export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JobsService.name);
-  private readonly handlers = new Map<string, JobHandler>();
+  private readonly definitions = new Map<string, AnyDefinition>();
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -28,12 +32,33 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     private readonly repository: JobsRepository,
     private readonly metrics: Metrics,
+    private readonly references: ReferenceRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  register(type: string, handler: JobHandler): void {
-    if (this.handlers.has(type)) throw new Error(`job handler for ${type} registered twice`);
-    this.handlers.set(type, handler);
+  onModuleInit(): void {
+    // A queued or running job keeps the checkpoint it reads.
+    this.references.register('checkpoint', 'job', (id, limit) => this.repository.activeForCheckpoint(id, limit));
+  }
+
+  /** Adds a job type; returns the queue that enqueues it (payloads checked by its validator). */
+  define<P, R>(definition: JobDefinition<P, R>): JobQueue<P, R> {
+    if (this.definitions.has(definition.type)) throw new Error(`job type ${definition.type} defined twice`);
+    this.definitions.set(definition.type, definition as AnyDefinition);
+    return {
+      type: definition.type,
+      enqueue: async (payload: P) => {
+        const checked = definition.parsePayload(payload);
+        const job = await this.repository.create({
+          type: definition.type,
+          payload: checked as Record<string, unknown>,
+          checkpointId: definition.checkpointOf?.(checked) ?? undefined,
+          maxAttempts: definition.maxAttempts,
+        });
+        this.schedule(0);
+        return job as Job<P, R>;
+      },
+    };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -46,13 +71,6 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running?.catch(() => undefined);
-  }
-
-  enqueue(type: string, payload: Record<string, unknown>, opts: { checkpointId?: string } = {}): Promise<Job> {
-    if (!this.handlers.has(type)) throw new Error(`no handler for job type ${type}`);
-    const job = this.repository.create({ type, payload, checkpointId: opts.checkpointId });
-    this.schedule(0);
-    return job;
   }
 
   async get(id: string): Promise<Job> {
@@ -71,10 +89,6 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       throw new ServiceError('JOB_NOT_CANCELLABLE', `job ${id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`);
     }
     return (await this.repository.requestCancel(id)) ?? job;
-  }
-
-  countActiveForCheckpoint(checkpointId: string): Promise<number> {
-    return this.repository.countActiveForCheckpoint(checkpointId);
   }
 
   countByStatus(): Promise<Record<string, number>> {
@@ -110,14 +124,14 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   private async drain(): Promise<void> {
     if (Date.now() - this.lastRecovery > this.config.jobs.staleAfterMs / 2) await this.recover();
     while (!this.shutdown.signal.aborted) {
-      const job = await this.repository.claim(this.workerId, [...this.handlers.keys()]);
+      const job = await this.repository.claim(this.workerId, [...this.definitions.keys()]);
       if (!job) return;
       await requestContext.run({ requestId: `job:${job.id}` }, () => this.execute(job));
     }
   }
 
   private async execute(job: Job): Promise<void> {
-    const handler = this.handlers.get(job.type)!;
+    const definition = this.definitions.get(job.type)!;
     const abort = new AbortController();
     const onShutdown = () => abort.abort();
     this.shutdown.signal.addEventListener('abort', onShutdown);
@@ -130,7 +144,8 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     const interval = setInterval(() => void beat().catch(() => undefined), this.config.jobs.heartbeatMs);
     interval.unref();
     const ctx: JobContext = {
-      job,
+      jobId: job.id,
+      attempt: job.attempts,
       signal: abort.signal,
       progress: async (fraction) => {
         if (abort.signal.aborted) throw new JobCancelledError();
@@ -140,7 +155,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     };
     this.logger.log({ msg: 'job started', jobId: job.id, type: job.type, attempt: job.attempts });
     try {
-      const result = await handler(ctx);
+      const result = await definition.run(definition.parsePayload(job.payload), ctx);
       if (abort.signal.aborted) throw new JobCancelledError();
       await this.repository.finish(job.id, this.workerId, { status: 'succeeded', result: result ?? null });
       this.metrics.jobsFinished.inc({ type: job.type, status: 'succeeded' });
@@ -152,9 +167,8 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
         return;
       }
       const cancelled = e instanceof JobCancelledError || abort.signal.aborted;
-      const error = cancelled
-        ? { code: 'JOB_CANCELLED', message: 'job was cancelled' }
-        : { code: e instanceof CoreError || e instanceof ServiceError ? e.code : 'JOB_FAILED', message: (e as Error).message };
+      const code = e instanceof CoreError || e instanceof ServiceError ? e.code : e instanceof JobPayloadError ? 'JOB_PAYLOAD_INVALID' : 'JOB_FAILED';
+      const error = cancelled ? { code: 'JOB_CANCELLED', message: 'job was cancelled' } : { code, message: (e as Error).message };
       const status = cancelled ? 'cancelled' : 'failed';
       await this.repository.finish(job.id, this.workerId, { status, error });
       this.metrics.jobsFinished.inc({ type: job.type, status });

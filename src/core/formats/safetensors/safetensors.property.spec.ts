@@ -49,6 +49,9 @@ async function collect(write: (out: Writable) => Promise<unknown>): Promise<Uint
   return Buffer.concat(parts);
 }
 
+/** Outcomes per result ('ok') or CoreError code, to check that both paths are really taken. */
+const outcomes = new Map<string, number>();
+
 /** Reads a file fully; returns null for a CoreError, rethrows anything else. */
 async function readOrCoreError(bytes: Uint8Array): Promise<{ name: string; data: Uint8Array }[] | null> {
   try {
@@ -65,10 +68,12 @@ async function readOrCoreError(bytes: Uint8Array): Promise<{ name: string; data:
       tensors.push({ name: tensor.name, data });
     }
     if (set.header.dataOffset + expectedBegin !== bytes.byteLength) throw new Error('data section not covered');
+    outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1);
     return tensors;
   } catch (e) {
-    if (e instanceof CoreError) return null;
-    throw e;
+    if (!(e instanceof CoreError)) throw e;
+    outcomes.set(e.code, (outcomes.get(e.code) ?? 0) + 1);
+    return null;
   }
 }
 
@@ -94,6 +99,8 @@ describe('safetensors properties', () => {
     );
   });
 
+  beforeEach(() => outcomes.clear());
+
   it('never throws anything but a CoreError on random bytes', async () => {
     const prefixed = fc
       .tuple(fc.integer({ min: 0, max: 80 }), fc.uint8Array({ maxLength: 80 }))
@@ -109,6 +116,8 @@ describe('safetensors properties', () => {
       }),
       { numRuns: 2000 },
     );
+    expect(outcomes.get('SAFETENSORS_HEADER_OUT_OF_BOUNDS')).toBeGreaterThan(200);
+    expect(outcomes.get('SAFETENSORS_TRUNCATED')).toBeGreaterThan(100);
   });
 
   it('never throws anything but a CoreError on mutated valid files', async () => {
@@ -136,5 +145,10 @@ describe('safetensors properties', () => {
       }),
       { numRuns: 10000 },
     );
+    // Some mutations still give a valid file (a flipped byte inside tensor data, for one): a reader
+    // that refused everything would fail here, as would one that accepted everything.
+    expect(outcomes.get('ok')).toBeGreaterThan(40);
+    expect(outcomes.get('SAFETENSORS_HEADER_INVALID_JSON')).toBeGreaterThan(500);
+    expect(outcomes.get('SAFETENSORS_OFFSETS_INVALID')).toBeGreaterThan(300);
   });
 });

@@ -18,8 +18,17 @@ import {
 } from './testing/checkpoint-writers';
 import { call, dict, global, orderedDict, persistent, pyBytes, pyFloat, tuple, writePickle } from './testing/pickle-writer';
 
+/** Outcomes per result ('ok') or CoreError code, to check that both paths are really taken. */
+const outcomes = new Map<string, number>();
+
 /** Reads everything a checkpoint offers; any failure must be a CoreError. */
 async function readFully(bytes: Uint8Array): Promise<string> {
+  const outcome = await readOutcome(bytes);
+  outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  return outcome;
+}
+
+async function readOutcome(bytes: Uint8Array): Promise<string> {
   try {
     const set = await readTorchCheckpoint(bufferSource(bytes));
     for (const tensor of set.tensors) {
@@ -111,6 +120,8 @@ describe('readTorchCheckpoint on hostile input', () => {
     for (const bytes of small.slice(0, -1)) expect(await readFully(bytes)).toBe('ok');
   });
 
+  beforeEach(() => outcomes.clear());
+
   it('ends random bytes in a CoreError or a valid TensorSet', async () => {
     const prefixes = [[], [0x50, 0x4b, 0x03, 0x04], [0x80, 2], [0x80, 4], [0x80, 5], [...writePickle(LEGACY_MAGIC)]];
     await fc.assert(
@@ -119,6 +130,9 @@ describe('readTorchCheckpoint on hostile input', () => {
       }),
       { numRuns: 4000 },
     );
+    // Both paths are taken: a reader that accepted anything, or refused everything, would fail here.
+    expect(outcomes.get('PICKLE_INVALID')).toBeGreaterThan(500);
+    expect(outcomes.get('TORCH_FORMAT_INVALID')).toBeGreaterThan(500);
   });
 
   it('ends mutations of small checkpoints of every layout in a CoreError or a valid TensorSet', async () => {
@@ -126,6 +140,11 @@ describe('readTorchCheckpoint on hostile input', () => {
       fc.asyncProperty(fc.constantFrom(...small), mutation, (base, m) => withMutation(base, m, readFully)),
       { numRuns: 6000 },
     );
+    // About 5% of mutations still read (a flipped tensor byte, a cut past the end of the pickle):
+    // a reader that refused everything would fail here, as would one that accepted everything.
+    expect(outcomes.get('ok')).toBeGreaterThan(100);
+    expect(outcomes.get('PICKLE_INVALID')).toBeGreaterThan(500);
+    expect(outcomes.get('TORCH_FORMAT_INVALID')).toBeGreaterThan(500);
   });
 
   it('ends mutations of the golden fixtures in a CoreError or a valid TensorSet', async () => {
@@ -136,5 +155,7 @@ describe('readTorchCheckpoint on hostile input', () => {
       fc.asyncProperty(fc.constantFrom(...fixtures), mutation, (base, m) => withMutation(base, m, readFully)),
       { numRuns: 400 },
     );
+    expect(outcomes.get('ok')).toBeGreaterThan(10);
+    expect((outcomes.get('PICKLE_INVALID') ?? 0) + (outcomes.get('TORCH_FORMAT_INVALID') ?? 0)).toBeGreaterThan(100);
   });
 });

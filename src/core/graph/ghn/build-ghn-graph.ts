@@ -22,7 +22,7 @@ export interface BuildGhnGraphOptions {
 const DEFAULT_INPUT_SIZE = [3, 224, 224];
 
 /**
- * Builds the GHN graph of an architecture by the rules of the official builders (ghn-spec §12):
+ * Builds the GHN graph of an architecture by the rules of the official builders (ppuda's and ghn3's graph.py):
  * `ghn3` (GHN-3 and GHN-2-mode GHN3 models) or `ppuda` (the original GHN-2 code). Throws
  * CoreError('GHN_GRAPH_UNSUPPORTED') where the official builder fails (ppuda on ViTs, shared
  * weights or several input-less nodes; an unexpected SqueezeNet head).

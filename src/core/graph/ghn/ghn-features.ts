@@ -18,7 +18,7 @@ const OP_NODE_OPS: Readonly<Record<string, GhnOp>> = {
   Cat: 'concat',
 };
 
-/** Node features (op, shape, node_info) of ghn-spec §2.1 step 14 / §12.7 for nodes in final order. */
+/** Node features (op, shape, node_info), as the official `Graph` computes them, for nodes in final order. */
 export function ghnNodes(nodes: readonly WalkNode[], builder: GhnBuilderName): GhnNode[] {
   const n = nodes.length;
   return nodes.map((node, index): GhnNode => {
@@ -85,7 +85,7 @@ function trimParamName(name: string): string {
   return trimmed;
 }
 
-/** Every pair within `cutoff` hops as [src, dst, hops], in row-major order (§12.7). */
+/** Every pair within `cutoff` hops as [src, dst, hops], in row-major order. */
 export function ghnEdges(graph: Digraph, cutoff: number): GhnEdge[] {
   return graph.shortestPathTriples(Math.max(1, cutoff));
 }

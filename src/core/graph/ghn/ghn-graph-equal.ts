@@ -7,7 +7,7 @@ export interface GhnGraphComparison {
 }
 
 /**
- * GHN graph identity (DESIGN §10): the same nodes (parameter nodes by parameter name, op and shape;
+ * GHN graph identity: the same nodes (parameter nodes by parameter name, op and shape;
  * other nodes by op and shape) and the same edges with the same distances. Node order and the
  * names of parameter-free nodes do not matter. Edges are compared as labelled multisets; as
  * parameter-free nodes share labels, the graphs must also agree after two rounds of neighbourhood

@@ -1,5 +1,5 @@
 /**
- * The graph a GHN consumes (reference/ghn-spec.md §1, §2): one node per predicted parameter tensor
+ * The graph a GHN consumes, as the official code builds it: one node per predicted parameter tensor
  * plus a few op nodes, in topological order with the input at 0, and edges labelled with
  * shortest-path distances (1 = real edge, >1 = virtual edge).
  */

@@ -9,7 +9,7 @@ const HEAD_PREFIXES = ['classifier', 'fc', 'head'];
 const SE_GATE_PREFIXES = ['hard', 'sigmoid', 'relu'];
 
 /**
- * ghn-spec §12.5 on the walk graph: filters, weight-edge and softmax fixes, Swin rewiring, input
+ * The ghn3 builder's steps on the walk graph: filters, weight-edge and softmax fixes, Swin rewiring, input
  * node, topological sort, ViT pos_enc split and SqueezeNet head rotation. Returns the nodes in
  * their final order, with the graph indexed accordingly.
  */
@@ -32,7 +32,7 @@ export function ghn3Order(walk: WorkGraph, modelClass: string | undefined): Work
   return result;
 }
 
-/** §12.5 step 2: keep ghn3 parameter nodes and the supported ops that pass their structural tests. */
+/** ghn3's first filter: keep ghn3 parameter nodes and the supported ops that pass their structural tests. */
 function firstFilter(walk: WorkGraph): WorkGraph {
   const { nodes, graph } = walk;
   const hasSigmoid = nodes.some((n) => /sigmoid|swish/.test(n.name.toLowerCase()));
@@ -88,7 +88,7 @@ function firstFilter(walk: WorkGraph): WorkGraph {
   return keepNodes(walk, (i) => keep[i]);
 }
 
-/** §2.1 step 5, literally: weights without inputs swap places with their same-module successor. */
+/** The official weight-edge fix, literally: weights without inputs swap places with their same-module successor. */
 function fixWeightEdges({ nodes, graph }: WorkGraph): void {
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
@@ -114,7 +114,7 @@ function fixWeightEdges({ nodes, graph }: WorkGraph): void {
   }
 }
 
-/** §2.1 step 6, literally; path counts come from a snapshot taken before the step. */
+/** The official softmax fix, literally; path counts come from a snapshot taken before the step. */
 function fixSoftmaxEdges({ nodes, graph }: WorkGraph): void {
   const snapshot = graph.clone();
   const acyclic = !snapshot.hasCycle();
@@ -131,7 +131,7 @@ function fixSoftmaxEdges({ nodes, graph }: WorkGraph): void {
   }
 }
 
-/** §2.1 step 7 (SwinTransformer only), literally. */
+/** The official Swin rewiring (SwinTransformer only), literally. */
 function fixSwinEdges({ nodes, graph }: WorkGraph): void {
   for (let i = 0; i < nodes.length; i++) {
     const name = nodes[i].name;
@@ -156,7 +156,7 @@ function fixSwinEdges({ nodes, graph }: WorkGraph): void {
   }
 }
 
-/** §12.5 step 6: sums and concatenations left with fewer than two inputs. */
+/** ghn3's second filter: sums and concatenations left with fewer than two inputs. */
 function dropSingleInputJoins(work: WorkGraph): WorkGraph {
   const { nodes, graph } = work;
   const drop = nodes.map((n, i) => isOp(n) && (n.name === 'Add' || n.name === 'Cat') && graph.inDegree(i) < 2);
@@ -165,7 +165,7 @@ function dropSingleInputJoins(work: WorkGraph): WorkGraph {
 }
 
 /**
- * §2.1 step 11: a new sum node right after each ViT pos_embedding takes over all its edges, and
+ * The ViT split: a new sum node right after each ViT pos_embedding takes over all its edges, and
  * the pos_embedding keeps only the edge to it (`order` is updated in place).
  */
 function splitPosEmbedding(work: WorkGraph, order: number[]): void {
@@ -179,7 +179,7 @@ function splitPosEmbedding(work: WorkGraph, order: number[]): void {
   }
 }
 
-/** §12.5 step 10: rotate the records of the last three nodes (`W, b, Mean` → `Mean, W, b`), edges unchanged. */
+/** SqueezeNet head: rotate the records of the last three nodes (`W, b, Mean` → `Mean, W, b`), edges unchanged. */
 function rotateSqueezeNetHead(nodes: WalkNode[]): void {
   const n = nodes.length;
   const last = nodes[n - 1];

@@ -1,7 +1,7 @@
 /**
  * Model classes the GHN builders special-case (ViT pos_enc split and ppuda refusal, SqueezeNet
  * head rotation, Swin rewiring). ONNX does not record the Python class, so it is recognised from
- * torchvision parameter names (ghn-spec §12.10); a zoo passes the class explicitly.
+ * torchvision parameter names; a zoo passes the class explicitly.
  */
 export const VISION_TRANSFORMER = 'VisionTransformer';
 export const SQUEEZENET = 'SqueezeNet';

@@ -1,7 +1,7 @@
 import type { GraphNode } from '../ir';
 
 /**
- * What autograd would see of ONNX ops (ghn-spec §12.2–12.3): which inputs carry gradients, and
+ * What autograd would see of ONNX ops: which inputs carry gradients, and
  * the autograd-style name of an op node (only the part before "Backward" matters).
  */
 
@@ -88,7 +88,7 @@ export function autogradName(name: string): string {
 }
 
 /**
- * Exporter decompositions of one autograd op, named as that op (§12.3): `Mul(x, Sigmoid(x))` → Silu,
+ * Exporter decompositions of one autograd op, named as that op: `Mul(x, Sigmoid(x))` → Silu,
  * `Mul(x, HardSigmoid(x))` → Hardswish, `Div(x,c)→Erf→Add(·,1)→Mul(x,·)→Mul(·,0.5)` → Gelu.
  */
 export function decompositionNames(

@@ -1,7 +1,7 @@
 import type { ArchitectureGraph, GraphNode } from '../ir';
 import type { GhnBuilderName, GhnOp } from './ghn-graph';
 
-/** What a parameter is to the GHN builders (ghn-spec §12.4). */
+/** What a parameter is to the GHN builders: its module type, which decides whether it is a node and its op. */
 export type ParamRoleKind =
   | 'conv2d'
   | 'linear'

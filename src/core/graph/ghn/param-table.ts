@@ -4,7 +4,7 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 const BUFFER_SUFFIXES = ['running_mean', 'running_var', 'num_batches_tracked'];
 
 /**
- * The §12.1 rule for ONNX initializers when no trainable list is known: every float tensor except
+ * The rule for ONNX initializers when no trainable list is known: every float tensor except
  * BatchNormalization inputs 3–4, running statistics and exporter constants (names with `::`).
  * `bnStatistics` holds the names used as BatchNormalization inputs 3–4.
  */
@@ -38,7 +38,7 @@ export interface ParamTable {
 /**
  * Collects the trainable parameters of a graph. An `Identity(initializer)` node is how the exporter
  * writes a tensor equal to an earlier one; its output keeps the dropped state_dict name and counts
- * as a parameter of its own (ghn-spec §12.1).
+ * as a parameter of its own.
  */
 export function collectParams(graph: ArchitectureGraph, trainableNames?: readonly string[]): ParamTable {
   const trainable = trainableNames ? new Set(trainableNames) : undefined;

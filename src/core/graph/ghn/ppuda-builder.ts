@@ -7,7 +7,7 @@ const PPUDA_OPS = new Set([
 ]);
 
 /**
- * ghn-spec §12.6 steps 3–6 on the ppuda walk graph: Linear fix, input node, topological sort and
+ * The ppuda builder's steps on the ppuda walk graph: Linear fix, input node, topological sort and
  * the filter sweeps. Returns the nodes in their final order.
  */
 export function ppudaOrder(walk: WorkGraph): WorkGraph {

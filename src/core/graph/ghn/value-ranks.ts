@@ -2,7 +2,7 @@ import type { ArchitectureGraph, AttributeValue, GraphNode } from '../ir';
 
 /**
  * Rank (number of dimensions) inference over an op graph, enough to tell BatchNorm2d from
- * BatchNorm1d/3d (ghn-spec §12.4). Unknown ranks are simply absent; callers decide the default.
+ * BatchNorm1d/3d (only BatchNorm2d is a GHN node). Unknown ranks are simply absent; callers decide the default.
  * The lengths of 1-D integer tensors (shape vectors) are tracked too, so that the dynamic
  * `Reshape(x, Concat(Unsqueeze(...), ...))` pattern of the exporter resolves.
  */

@@ -28,7 +28,7 @@ export interface WalkGraph {
 }
 
 /**
- * The equivalent of the official autograd walk (ghn-spec §12.2–12.3): live values, reached nodes,
+ * The equivalent of the official autograd walk: live values, reached nodes,
  * then one pass over the reached nodes in file order. `roles` gives every parameter's role; under
  * ppuda, leaves that are not ppuda nodes are dropped and shared weights fail as in the official code.
  */

@@ -5,7 +5,7 @@ import { GRAPH_JSON_FORMAT } from '../../../core/graph/graph-json';
 import { GHN_BUILDERS } from '../architecture.types';
 
 /*
- * The two graph documents (DESIGN §10): the canonical graph (weightsmith.graph/v1, camelCase) and
+ * The two graph documents: the canonical graph (weightsmith.graph/v1, camelCase; GRAPH_FORMAT.md) and
  * the GHN graph in the fixtures' layout, whose snake_case keys are kept as the official code writes them.
  */
 
