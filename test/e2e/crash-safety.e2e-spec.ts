@@ -1,9 +1,11 @@
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import request from 'supertest';
 import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
 import { startServerProcess, type ServerProcess } from '../utils/server-process';
 import { streamZerosCheckpoint } from '../utils/streaming-upload';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../utils/swift-s3';
 import { auth, databaseLabel, makeDataDir, resetPostgres, s3PrefixOf, testDatabaseUrl, testS3 } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
@@ -61,6 +63,29 @@ describe(`crash safety with a real server process (${databaseLabel()})`, () => {
       expect((await request(server.url).get('/v1/checkpoints').set(auth()).expect(200)).body.items).toEqual([]);
     });
   }
+
+  it('the next start removes bytes published under a real name that no row records, and keeps recorded ones', async () => {
+    server = await startServerProcess(dataDir);
+    const created = await streamZerosCheckpoint(server.url, 1024, { name: 'kept' }).done;
+    expect(created.status).toBe(201);
+    const kept = (JSON.parse(created.body) as { sha256: string }).sha256;
+    await server.kill('SIGKILL');
+    // What a crash between publishing and recording leaves: bytes under their digest, no row.
+    const orphan = Buffer.from('published, never recorded');
+    const sha = createHash('sha256').update(orphan).digest('hex');
+    const s3 = testS3();
+    if (s3) {
+      await s3Client(s3.endpoint).send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${s3PrefixOf(dataDir)}sha256/${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`, Body: orphan }));
+    } else {
+      const dir = join(dataDir, 'blobs', 'sha256', sha.slice(0, 2), sha.slice(2, 4));
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, sha), orphan);
+    }
+    expect((await storedBlobFiles(dataDir)).map((p) => p.slice(-64)).sort()).toEqual([kept, sha].sort());
+    server = await startServerProcess(dataDir);
+    expect((await storedBlobFiles(dataDir)).map((p) => p.slice(-64))).toEqual([kept]);
+    expect((await request(server.url).get('/v1/checkpoints').set(auth()).expect(200)).body.items).toHaveLength(1);
+  });
 
   it('a stored checkpoint survives a SIGKILL and a restart', async () => {
     server = await startServerProcess(dataDir);

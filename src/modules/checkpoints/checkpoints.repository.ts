@@ -143,6 +143,13 @@ export class CheckpointsRepository {
     }, PUBLISH_TRANSACTION);
   }
 
+  /** Which of these digests have a blob row. */
+  async recordedBlobs(sha256s: string[]): Promise<Set<string>> {
+    if (sha256s.length === 0) return new Set();
+    const rows = await this.prisma.client.blob.findMany({ where: { sha256: { in: sha256s } }, select: { sha256: true } });
+    return new Set(rows.map((r) => r.sha256));
+  }
+
   /** Removes the blob's bytes if no row records them (left by a crash between publish and insert). */
   async removeIfUnrecorded(sha256: string, removeBlob: (sha256: string) => Promise<void>): Promise<boolean> {
     return this.prisma.client.$transaction(async (tx) => {

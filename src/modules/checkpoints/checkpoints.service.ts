@@ -70,12 +70,28 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     this.references.register('architecture', 'checkpoint', (id, limit) => this.repository.usingArchitecture(id, limit));
   }
 
-  /** Bytes published under a real name but never recorded (crash between the two) are removed. */
+  /**
+   * Bytes published under a real name but never recorded (crash between the two) are removed. The
+   * listing is checked against the blob rows a page at a time; only digests without a row take the
+   * per-blob lock (a replica publishing them right now holds it until its row is written).
+   */
   async onApplicationBootstrap(): Promise<void> {
     let removed = 0;
+    const sweep = async (page: string[]): Promise<void> => {
+      const recorded = await this.repository.recordedBlobs(page);
+      for (const sha of page.filter((s) => !recorded.has(s))) {
+        if (await this.repository.removeIfUnrecorded(sha, (s) => this.blobs.delete(s))) removed++;
+      }
+    };
+    let page: string[] = [];
     for await (const sha of this.blobs.list()) {
-      if (await this.repository.removeIfUnrecorded(sha, (s) => this.blobs.delete(s))) removed++;
+      page.push(sha);
+      if (page.length === 1000) {
+        await sweep(page);
+        page = [];
+      }
     }
+    await sweep(page);
     if (removed > 0) this.logger.warn({ msg: 'removed unrecorded blobs', removed });
   }
 
