@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,11 +26,6 @@ export class ScratchSpace {
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-  }
-
-  /** A fresh folder of the scratch space; remove it with `remove`. */
-  makeFolder(prefix: string): Promise<string> {
-    return mkdtemp(join(this.dir, `${prefix}-`));
   }
 
   /** Streams `source` into a scratch file, failing with BlobTooLargeError past `maxBytes`. */
@@ -59,11 +54,17 @@ export class ScratchSpace {
     await rm(resolved, { recursive: true, force: true });
   }
 
-  async sweep(): Promise<number> {
-    let removed = 0;
-    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
-      if (await rm(join(this.dir, name), { recursive: true, force: true }).then(() => true, () => false)) removed++;
-    }
-    return removed;
+  /** Removes what a crashed process left; returns how many entries. */
+  sweep(): Promise<number> {
+    return emptyFolder(this.dir);
   }
+}
+
+/** Removes every file and folder inside `dir` (a missing folder is empty); returns how many. */
+export async function emptyFolder(dir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (await rm(join(dir, name), { recursive: true, force: true }).then(() => true, () => false)) removed++;
+  }
+  return removed;
 }

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileSource, type RandomAccessSource } from '../../core/io/random-access';
 import { BlobTooLargeError, type StagedBlob, type StagedWriter, type StageOptions } from '../../core/storage/blob-store.port';
+import { emptyFolder } from '../scratch/scratch-space';
 
 const PREFIX = 'staged-';
 
@@ -112,12 +113,8 @@ export class LocalStaging {
   }
 
   /** Removes everything in the staging folder (files and folders); returns how many. */
-  async sweep(): Promise<number> {
-    let removed = 0;
-    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
-      if (await rm(join(this.dir, name), { recursive: true, force: true }).then(() => true, () => false)) removed++;
-    }
-    return removed;
+  sweep(): Promise<number> {
+    return emptyFolder(this.dir);
   }
 
   /** Creates and removes a file: the area is writable. */

@@ -3,13 +3,10 @@ import { ServiceError } from '../../core/service-error';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 import { ReferenceRegistry } from '../../infra/references/reference-registry';
-import type { EngineKind } from '../../core/runtime';
-import type { Deployment, EngineChoice, NewDeployment } from './deployment.types';
+import type { Deployment, NewDeployment } from './deployment.types';
 import { DeploymentsRepository, type DeploymentRecord } from './deployments.repository';
 import { InferenceMetrics } from './inference-metrics';
 import { ModelLoader, type LoadedModel } from './model-loader';
-
-export type { LoadedModel } from './model-loader';
 
 /**
  * The models this replica serves, kept equal to the deployments table: `create` loads a model and
@@ -41,10 +38,6 @@ export class DeploymentsService implements OnModuleInit, OnApplicationBootstrap,
   onModuleInit(): void {
     this.references.register('checkpoint', 'deployment', (id, limit) => this.records.usingCheckpoint(id, limit));
     this.references.register('architecture', 'deployment', (id, limit) => this.records.usingArchitecture(id, limit));
-  }
-
-  resolveEngine(choice: EngineChoice = 'auto'): EngineKind {
-    return this.loader.resolveEngine(choice);
   }
 
   async create(input: NewDeployment): Promise<Deployment> {
