@@ -11,6 +11,7 @@ import { StorageModule } from './infra/storage/storage.module';
 import { TensorRuntimeModule } from './infra/tensor-runtime/tensor-runtime.module';
 import { ApiKeyGuard } from './modules/api-keys/api-key.guard';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { RateLimitGuard } from './modules/api-keys/rate-limit.guard';
 import { ArchitecturesModule } from './modules/architectures/architectures.module';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
 import { GhnsModule } from './modules/ghns/ghns.module';
@@ -42,6 +43,8 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        // In this order: the rate limit counts requests whose authentication fails as well.
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
         {
           provide: APP_PIPE,

@@ -2,7 +2,6 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { rateLimitMiddleware } from './http/rate-limit.middleware';
 import { requestIdMiddleware } from './http/request-id.middleware';
 import { ProblemDto } from './http/dto/problem.dto';
 import type { AppConfig } from './infra/config/app-config';
@@ -10,7 +9,8 @@ import { Metrics } from './infra/metrics/metrics';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { JsonLogger } from './infra/logging/json-logger';
 
-const UNLIMITED_PATHS = /^\/(health\/|metrics$|docs|openapi\.json$)/;
+/** Probes, scrapes and docs: not in the access log. */
+const UNLOGGED_PATHS = /^\/(health\/|metrics$|docs|openapi\.json$)/;
 
 /** Recursively sorts object keys so the committed OpenAPI document diffs cleanly. */
 function sortKeys(value: unknown): unknown {
@@ -45,6 +45,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Op
   const metrics = app.get(Metrics);
   const logger = new JsonLogger(config.log.level, config.log.format);
   app.disable('x-powered-by');
+  // Which proxies' X-Forwarded-For to believe for req.ip (the rate limit's client address).
+  app.set('trust proxy', config.trustProxy);
   app.use(requestIdMiddleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
@@ -53,16 +55,15 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Op
       const route = (req.route as { path?: string } | undefined)?.path ? `${req.baseUrl}${(req.route as { path: string }).path}` : 'unmatched';
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      if (!UNLIMITED_PATHS.test(req.path)) {
+      if (!UNLOGGED_PATHS.test(req.path)) {
         // Access log: method, path, status, timing and sizes; never bodies or tensor payloads.
         logger.log({ msg: 'request', method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000), bytesOut: Number(res.getHeader('content-length') ?? 0) || undefined }, 'HTTP');
       }
     });
     next();
   });
-  app.use(rateLimitMiddleware(config.limits.rateLimitPerMinute, (path) => UNLIMITED_PATHS.test(path)));
   app.use(express.json({ limit: config.limits.maxJsonBodyBytes }));
-  // Errors raised by middleware (rate limit, body parser) use the same envelope as handlers.
+  // Errors raised by middleware (body parser) use the same envelope as handlers.
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     new ProblemDetailsFilter().catch(err, {
       switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }),

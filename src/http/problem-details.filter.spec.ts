@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   BadRequestException,
   ForbiddenException,
@@ -12,7 +13,7 @@ import { BlobTooLargeError } from '../core/storage/blob-store.port';
 import { requestContext } from '../infra/logging/request-context';
 import { SERVICE_ERROR_CODES, ServiceError } from '../core/service-error';
 import { ERROR_STATUS, statusOf } from './error-status.map';
-import { ProblemDetailsFilter, toProblem } from './problem-details.filter';
+import { ProblemDetailsFilter, streamFailureHandler, toProblem } from './problem-details.filter';
 
 describe('toProblem', () => {
   it('maps a ServiceError through the status table, keeping its message and details', () => {
@@ -136,6 +137,9 @@ describe('ProblemDetailsFilter', () => {
       setHeader(name: string, value: string) {
         this.headers[name] = value;
       },
+      removeHeader(name: string) {
+        delete this.headers[name];
+      },
       status(code: number) {
         this.statusCode = code;
         return this;
@@ -168,6 +172,29 @@ describe('ProblemDetailsFilter', () => {
     expect(JSON.parse(res.body)).toMatchObject({ code: 'RATE_LIMITED', status: 429, details: { retryAfterSeconds: 7 } });
   });
 
+  it('drops the caching and representation headers a handler prepared before it failed', () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { res, host } = fakeHost();
+    Object.assign(res.headers, {
+      'Cache-Control': 'private, max-age=31536000, immutable',
+      ETag: '"abc"',
+      'Content-Disposition': 'attachment; filename="x.safetensors"',
+      'Content-Range': 'bytes 0-9/100',
+      'X-Request-Id': 'r1',
+    });
+    new ProblemDetailsFilter().catch(new ServiceError('INTERNAL', 'the bytes are missing'), host);
+    expect(res.statusCode).toBe(500);
+    expect(res.headers).toEqual({ 'Cache-Control': 'no-store', 'X-Request-Id': 'r1' });
+  });
+
+  it('answers 416 with the unsatisfied-range Content-Range', () => {
+    const { res, host } = fakeHost();
+    new ProblemDetailsFilter().catch(new ServiceError('RANGE_NOT_SATISFIABLE', 'outside', { size: 1234 }), host);
+    expect(res.statusCode).toBe(416);
+    expect(res.headers['Content-Range']).toBe('bytes */1234');
+    expect(res.headers['Cache-Control']).toBe('no-store');
+  });
+
   it('logs 5xx errors with their stack but answers with the generic body', () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const { res, host } = fakeHost();
@@ -184,5 +211,60 @@ describe('ProblemDetailsFilter', () => {
     new ProblemDetailsFilter().catch(new Error('stream broke'), host);
     expect(res.destroyed).toBe(true);
     expect(res.statusCode).toBe(0);
+  });
+});
+
+describe('streamFailureHandler', () => {
+  function fakeResponse(headersSent: boolean) {
+    return {
+      headersSent,
+      destroyed: false,
+      ended: false,
+      statusCode: 200,
+      headers: { 'Cache-Control': 'private, max-age=31536000, immutable', ETag: '"abc"', 'Content-Length': '1000' } as Record<string, string>,
+      body: '',
+      setHeader(name: string, value: string) {
+        this.headers[name] = value;
+      },
+      removeHeader(name: string) {
+        delete this.headers[name];
+      },
+      status(code: number) {
+        this.statusCode = code;
+        return this;
+      },
+      type(t: string) {
+        this.headers['Content-Type'] = t;
+        return this;
+      },
+      send(body: string) {
+        this.body = body;
+      },
+      end() {
+        this.ended = true;
+      },
+      destroy() {
+        this.destroyed = true;
+      },
+    };
+  }
+
+  beforeEach(() => jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  it('answers a failure before the first byte with a 500 problem that drops the caching headers', () => {
+    const res = fakeResponse(false);
+    streamFailureHandler(new Readable({ read() {} }))(new Error('EIO: /data/blobs/sha256/ab'), res);
+    expect(res.statusCode).toBe(500);
+    expect(res.headers).toEqual({ 'Cache-Control': 'no-store', 'Content-Type': 'application/problem+json' });
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'INTERNAL', status: 500 });
+    expect(res.body).not.toContain('/data/blobs');
+  });
+
+  it('cuts the connection once bytes were sent, so that a truncated file never looks complete', () => {
+    const res = fakeResponse(true);
+    streamFailureHandler(new Readable({ read() {} }))(new Error('reset'), res);
+    expect(res.destroyed).toBe(true);
+    expect(res.ended).toBe(false);
   });
 });

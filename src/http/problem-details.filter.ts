@@ -1,9 +1,11 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter, type StreamableFile } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { CoreError } from '../core/errors';
 import { BlobTooLargeError } from '../core/storage/blob-store.port';
 import { currentRequestId } from '../infra/logging/request-context';
 import { ServiceError } from '../core/service-error';
+import { prepareErrorHeaders } from './error-headers';
 import { statusOf, type ErrorCode } from './error-status.map';
 
 export interface ProblemBody {
@@ -91,6 +93,29 @@ function isBodyParserError(e: unknown): e is { status: number; type: string } {
   return typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string' && /^(entity\.|request\.|encoding\.|charset\.|stream\.)/.test(type);
 }
 
+/**
+ * Error handler for a StreamableFile whose stream fails: before the first byte, the usual problem
+ * (without the success headers the handler had set); after it, the connection is cut so that a
+ * truncated file never looks complete (unless the stream had ended: every byte was handed over).
+ */
+export function streamFailureHandler(stream: Readable): Parameters<StreamableFile['setErrorHandler']>[0] {
+  const logger = new Logger('HTTP');
+  return (error, response) => {
+    // The handler is given the platform's response: Express's here.
+    const res = response as unknown as Response;
+    if (res.destroyed) return;
+    logger.error({ msg: 'response stream failed', error: error.message, stack: error.stack });
+    if (res.headersSent) {
+      if (stream.readableEnded) res.end();
+      else res.destroy();
+      return;
+    }
+    const problem = toProblem(error);
+    prepareErrorHeaders(res, problem.status, undefined);
+    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  };
+}
+
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
@@ -106,9 +131,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    if (problem.status === 429 && typeof (problem.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds === 'number') {
-      res.setHeader('Retry-After', String((problem.details as { retryAfterSeconds: number }).retryAfterSeconds));
-    }
+    prepareErrorHeaders(res, problem.status, problem.details as Record<string, unknown> | undefined);
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { fixturesDir } from '../../src/core/testing/fixtures';
-import { storedBlobFiles } from '../utils/blob-files';
+import { removeStoredBlob, storedBlobFiles } from '../utils/blob-files';
 import { smallCheckpoint } from '../utils/safetensors-builders';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
 import { binaryBody } from '../utils/binary-body';
@@ -50,6 +50,58 @@ describe(`checkpoints API (${databaseLabel()})`, () => {
     const head = await request(t.url).head(`/v1/checkpoints/${id}/weights`).set(auth()).expect(200);
     expect(head.headers['content-length']).toBe(String(bytes.length));
     expect(head.headers.etag).toBe(`"${sha}"`);
+  });
+
+  it('answers Range requests as RFC 9110 has them: one range 206, anything else the whole file, a stale If-Range the whole file', async () => {
+    const bytes = smallCheckpoint(40);
+    const created = await upload(bytes, { name: 'ranges' }).expect(201);
+    const { id, sha256 } = created.body as { id: string; sha256: string };
+    const get = (headers: Record<string, string>) => {
+      let req = request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth());
+      for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
+      return req.buffer(true).parse(binaryBody as never);
+    };
+    const whole = async (headers: Record<string, string>) => {
+      const res = await get(headers).expect(200);
+      expect(res.headers['content-range']).toBeUndefined();
+      expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
+      expect(res.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    };
+    await whole({ Range: 'bytes=0-3,10-19' });
+    await whole({ Range: 'items=0-3' });
+    await whole({ Range: 'bytes=9-2' });
+    await whole({ Range: 'bytes=0-3', 'If-Range': '"0000"' });
+    await whole({ Range: 'bytes=0-3', 'If-Range': `W/"${sha256}"` });
+    await whole({ Range: 'bytes=0-3', 'If-Range': 'Tue, 01 Jan 2030 00:00:00 GMT' });
+
+    const part = await get({ Range: 'bytes=0-3', 'If-Range': `"${sha256}"` }).expect(206);
+    expect(part.headers['content-range']).toBe(`bytes 0-3/${bytes.length}`);
+    expect(Buffer.compare(part.body as Buffer, bytes.subarray(0, 4))).toBe(0);
+    const lower = await get({ Range: 'BYTES=4-7' }).expect(206);
+    expect(Buffer.compare(lower.body as Buffer, bytes.subarray(4, 8))).toBe(0);
+
+    const unsatisfiable = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).set('Range', `bytes=${bytes.length}-`).expect(416);
+    expect(unsatisfiable.headers['content-range']).toBe(`bytes */${bytes.length}`);
+    expect(unsatisfiable.body.code).toBe('RANGE_NOT_SATISFIABLE');
+    expect(unsatisfiable.headers['cache-control']).toBe('no-store');
+    expect(unsatisfiable.headers.etag).not.toBe(`"${sha256}"`);
+    expect(unsatisfiable.headers['content-disposition']).toBeUndefined();
+  });
+
+  it('never lets an error response carry the immutable caching of the bytes, even when it fails after the headers were prepared', async () => {
+    const missing = await request(t.url).get('/v1/checkpoints/00000000-0000-4000-8000-000000000000/weights').set(auth()).expect(404);
+    expect(missing.headers['cache-control']).toBe('no-store');
+
+    const bytes = smallCheckpoint(41);
+    const created = await upload(bytes, { name: 'lost-bytes' }).expect(201);
+    const { id, sha256 } = created.body as { id: string; sha256: string };
+    await removeStoredBlob(t.dataDir, sha256);
+    const lost = await request(t.url).get(`/v1/checkpoints/${id}/weights`).set(auth()).expect(500);
+    expect(lost.body.code).toBe('INTERNAL');
+    expect(lost.headers['cache-control']).toBe('no-store');
+    expect(lost.headers.etag).not.toBe(`"${sha256}"`);
+    expect(lost.headers['content-disposition']).toBeUndefined();
+    await request(t.url).delete(`/v1/checkpoints/${id}`).set(auth()).expect(204);
   });
 
   it('shares one blob between identical uploads and keeps it until the last user is deleted', async () => {

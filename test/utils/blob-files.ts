@@ -1,6 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3Client } from './swift-s3';
 import { s3PrefixOf, testS3 } from './test-app';
 
@@ -45,4 +45,13 @@ export async function storedBlobFiles(dataDir: string): Promise<string[]> {
 /** Staged files of the server's blob store (a local folder for both stores). */
 export function temporaryBlobFiles(dataDir: string): Promise<string[]> {
   return walk(join(dataDir, 'blobs', 'tmp'));
+}
+
+/** Removes the stored bytes of `sha256` behind the server's back (a file, or the S3 object), as a lost blob would. */
+export async function removeStoredBlob(dataDir: string, sha256: string): Promise<void> {
+  const stored = (await storedBlobFiles(dataDir)).find((f) => f.endsWith(sha256) && !f.startsWith('upload:'));
+  if (!stored) throw new Error(`no stored blob ${sha256}`);
+  const s3 = testS3();
+  if (s3) await s3Client(s3.endpoint).send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: stored }));
+  else await unlink(stored);
 }

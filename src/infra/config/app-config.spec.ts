@@ -138,6 +138,30 @@ describe('loadConfig', () => {
   });
 });
 
+describe('WEIGHTSMITH_TRUST_PROXY', () => {
+  it('trusts no proxy by default', () => {
+    expect(loadConfig({}, CWD).trustProxy).toBe(false);
+  });
+
+  it.each([
+    ['false', false],
+    ['off', false],
+    ['true', true],
+    ['1', 1],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['10.0.0.0/8, 192.168.1.7, fd00::/8, uniquelocal', ['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'uniquelocal']],
+  ])('reads %j', (raw, expected) => {
+    expect(loadConfig({ WEIGHTSMITH_TRUST_PROXY: raw }, CWD).trustProxy).toEqual(expected);
+  });
+
+  it.each(['sometimes', '10.0.0.0/33', '10.0.0/8', 'loopback,,', '::1/129', '10.0.0.1/8/8', '1000'])('rejects %j', (raw) => {
+    const problems = problemsOf({ WEIGHTSMITH_TRUST_PROXY: raw });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^WEIGHTSMITH_TRUST_PROXY=.* must be true, false, a number of proxy hops/);
+  });
+});
+
 describe('S3 blob store settings', () => {
   it('reads endpoint, bucket, prefix, region, path style and bucket creation; the prefix ends in /', () => {
     const config = loadConfig(

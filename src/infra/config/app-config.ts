@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_GHN_HUB_URL } from '../../core/ghn-hub';
 
@@ -13,6 +14,8 @@ export type InferenceEngineChoice = (typeof INFERENCE_ENGINES)[number];
 export interface AppConfig {
   port: number;
   host: string;
+  /** Express `trust proxy`: whose X-Forwarded-For gives the client address (false: nobody's; a hop count; addresses/subnets). */
+  trustProxy: boolean | number | string[];
   dataDir: string;
   /** PostgreSQL URL; null means embedded PGlite under `<dataDir>/pglite`. */
   databaseUrl: string | null;
@@ -133,6 +136,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
     host: get('HOST') ?? '0.0.0.0',
+    trustProxy: trustProxySetting(get('WEIGHTSMITH_TRUST_PROXY'), problems),
     dataDir,
     databaseUrl,
     migrateOnStart: bool('WEIGHTSMITH_MIGRATE_ON_START', true),
@@ -201,6 +205,28 @@ function s3Settings(
     createBucket: bool('WEIGHTSMITH_S3_CREATE_BUCKET', false),
     abandonedUploadMs: 3600_000,
   };
+}
+
+/**
+ * WEIGHTSMITH_TRUST_PROXY: `false` (default: the connection's address), `true` (any proxy: only
+ * when nothing reaches the server but through proxies), a number of proxy hops, or a comma-separated
+ * list of proxy addresses, subnets (CIDR) and the names loopback, linklocal, uniquelocal.
+ */
+function trustProxySetting(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || ['false', 'off', 'no', '0'].includes(raw.toLowerCase())) return false;
+  if (['true', 'on', 'yes'].includes(raw.toLowerCase())) return true;
+  if (/^\d+$/.test(raw) && Number(raw) <= 100) return Number(raw);
+  const entries = raw.split(',').map((e) => e.trim());
+  const valid = (entry: string): boolean => {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+    const [address, bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return false;
+    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+  };
+  if (entries.every(valid)) return entries;
+  problems.push(`WEIGHTSMITH_TRUST_PROXY=${JSON.stringify(raw)} must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses or subnets (loopback, linklocal, uniquelocal, 10.0.0.0/8, ...)`);
+  return false;
 }
 
 /** Accepts plain integers and sizes such as `512MiB`, `4GiB`, `10MB`. */

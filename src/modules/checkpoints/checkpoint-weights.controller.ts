@@ -2,7 +2,8 @@ import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Query, Res, Strea
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
-import { matchesIfNoneMatch, parseRange } from '../../http/byte-range';
+import { ifRangeAllowsPart, matchesIfNoneMatch, parseRange } from '../../http/byte-range';
+import { streamFailureHandler } from '../../http/problem-details.filter';
 import { ServiceError } from '../../core/service-error';
 import type { Checkpoint } from './checkpoint.types';
 import { CheckpointReader } from './checkpoint-reader';
@@ -22,14 +23,16 @@ export class CheckpointWeightsController {
   ) {}
 
   /**
-   * Downloads the safetensors bytes; supports ETag/If-None-Match and a single Range. With
-   * `?format=onnx`: the checkpoint's architecture as an ONNX model with these weights embedded (no
-   * Range; 409 without an executable architecture, 422 when the weights do not fit it).
+   * Downloads the safetensors bytes; supports ETag/If-None-Match, a single Range and If-Range
+   * (several ranges, another unit or a stale If-Range get the whole file). With `?format=onnx`:
+   * the checkpoint's architecture as an ONNX model with these weights embedded (no Range; 409
+   * without an executable architecture, 422 when the weights do not fit it).
    */
   @Get('weights')
   @ApiProduces('application/octet-stream')
   @ApiQuery({ name: 'format', required: false, enum: WEIGHT_FORMATS, description: 'safetensors (default) or onnx (the architecture graph with the weights embedded)' })
-  @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end' })
+  @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end, bytes=start- or bytes=-suffix (one range; anything else gets the whole file)' })
+  @ApiHeader({ name: 'If-Range', required: false, description: 'ETag from an earlier download: the range is sent only if it still matches, else the whole file' })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'ETag (the sha256) from an earlier download' })
   @ApiResponse({ status: 200, description: 'The whole file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
   @ApiResponse({ status: 206, description: 'The requested range', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
@@ -39,6 +42,7 @@ export class CheckpointWeightsController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query('format') format: string | undefined,
     @Headers('range') range: string | undefined,
+    @Headers('if-range') ifRange: string | undefined,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile | undefined> {
@@ -47,14 +51,17 @@ export class CheckpointWeightsController {
     }
     const checkpoint = await this.checkpoints.get(id);
     if (format === 'onnx') return this.downloadOnnx(checkpoint, ifNoneMatch, res);
-    if (this.prepareHeaders(checkpoint, ifNoneMatch, res)) return undefined;
-    const byteRange = parseRange(range, checkpoint.sizeBytes);
+    if (this.notModified(checkpoint, ifNoneMatch, res)) return undefined;
+    const byteRange = ifRangeAllowsPart(ifRange, { etag: etagOf(checkpoint) }) ? parseRange(range, checkpoint.sizeBytes) : null;
+    const stream = await this.reader.openWeights(checkpoint, byteRange);
+    // Only now that the bytes are at hand: an error above must not carry these.
+    this.setDownloadHeaders(checkpoint, res);
     if (byteRange) {
       res.status(206);
       res.setHeader('Content-Range', `bytes ${byteRange.start}-${byteRange.end}/${checkpoint.sizeBytes}`);
     }
     const length = byteRange ? byteRange.end - byteRange.start + 1 : checkpoint.sizeBytes;
-    return new StreamableFile(await this.reader.openWeights(checkpoint, byteRange), { type: 'application/octet-stream', length });
+    return new StreamableFile(stream, { type: 'application/octet-stream', length }).setErrorHandler(streamFailureHandler(stream));
   }
 
   @Head('weights')
@@ -66,7 +73,8 @@ export class CheckpointWeightsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     const checkpoint = await this.checkpoints.get(id);
-    if (this.prepareHeaders(checkpoint, ifNoneMatch, res)) return;
+    if (this.notModified(checkpoint, ifNoneMatch, res)) return;
+    this.setDownloadHeaders(checkpoint, res);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(checkpoint.sizeBytes));
   }
@@ -85,28 +93,44 @@ export class CheckpointWeightsController {
   /** The ONNX export, built on request (deterministic: its ETag derives from the weights' sha256). */
   private async downloadOnnx(checkpoint: Checkpoint, ifNoneMatch: string | undefined, res: Response): Promise<StreamableFile | undefined> {
     const etag = `"${checkpoint.sha256}.onnx"`;
-    res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
     if (matchesIfNoneMatch(ifNoneMatch, [etag])) {
+      setCaching(res, etag);
       res.status(304);
       return undefined;
     }
     const bytes = await this.reader.exportOnnx(checkpoint);
-    res.setHeader('Content-Disposition', `attachment; filename="${checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_')}.onnx"`);
+    setCaching(res, etag);
+    res.setHeader('Content-Disposition', `attachment; filename="${fileNameOf(checkpoint)}.onnx"`);
     return new StreamableFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { type: 'application/octet-stream', length: bytes.byteLength });
   }
 
-  /** Sets caching headers; returns true when the client's copy is current (304 sent). */
-  private prepareHeaders(checkpoint: Checkpoint, ifNoneMatch: string | undefined, res: Response): boolean {
-    const etag = `"${checkpoint.sha256}"`;
-    res.setHeader('ETag', etag);
+  /** 304 (with the validators a 200 would carry) when the client's copy is current. */
+  private notModified(checkpoint: Checkpoint, ifNoneMatch: string | undefined, res: Response): boolean {
+    if (!matchesIfNoneMatch(ifNoneMatch, [etagOf(checkpoint), checkpoint.sha256])) return false;
+    setCaching(res, etagOf(checkpoint));
     res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
-    res.setHeader('Content-Disposition', `attachment; filename="${checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_')}.safetensors"`);
-    if (matchesIfNoneMatch(ifNoneMatch, [etag, checkpoint.sha256])) {
-      res.status(304);
-      return true;
-    }
-    return false;
+    res.status(304);
+    return true;
   }
+
+  /** Headers of a successful safetensors download (set once nothing can fail before the body). */
+  private setDownloadHeaders(checkpoint: Checkpoint, res: Response): void {
+    setCaching(res, etagOf(checkpoint));
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Content-Disposition', `attachment; filename="${fileNameOf(checkpoint)}.safetensors"`);
+  }
+}
+
+function etagOf(checkpoint: Checkpoint): string {
+  return `"${checkpoint.sha256}"`;
+}
+
+function fileNameOf(checkpoint: Checkpoint): string {
+  return checkpoint.name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** Content-addressed bytes never change under their ETag: successful answers may be kept for a year. */
+function setCaching(res: Response, etag: string): void {
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
 }

@@ -1,6 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { CoreError } from '../../core/errors';
+import { prepareErrorHeaders } from '../../http/error-headers';
 import { statusOf } from '../../http/error-status.map';
 import { ServiceError } from '../../core/service-error';
 
@@ -52,6 +53,7 @@ export class OipErrorFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    prepareErrorHeaders(res, status, error instanceof ServiceError || error instanceof CoreError ? error.details : undefined);
     if (status === 503) res.setHeader('Retry-After', '1');
     res.status(status).json({ error: message });
   }

@@ -1,5 +1,6 @@
 import { All, applyDecorators, Controller, Get, HttpCode, NotFoundException, Param, Post, Req, Res, StreamableFile, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiConsumes, ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Public, RequireScope } from '../../http/auth.decorators';
 import { OipInferRequestDto, OipErrorDto, OipInferResponseDto, OipModelMetadataDto, OipModelReadyDto, OipServerLiveDto, OipServerMetadataDto, OipServerReadyDto } from './dto/oip.dto';
@@ -40,6 +41,7 @@ export class OipController {
   }
 
   @Public()
+  @SkipThrottle()
   @Get('health/live')
   @ApiOkResponse({ type: OipServerLiveDto })
   serverLive(): OipServerLiveDto {
@@ -48,6 +50,7 @@ export class OipController {
 
   /** 200 `{ready: true}` when /health/ready passes; 503 `{ready: false}` otherwise. */
   @Public()
+  @SkipThrottle()
   @Get('health/ready')
   @ApiOkResponse({ type: OipServerReadyDto })
   @ApiResponse({ status: 503, type: OipServerReadyDto })
