@@ -3,7 +3,7 @@ import { writeSafetensors } from '../src/core/formats/safetensors';
 import { buildZooModel } from '../src/core/graph/zoo';
 import { initializationTensors, type InitMethod } from '../src/core/init';
 import { selectBackend } from '../src/infra/tensor-runtime/select-backend';
-import { estimateInitializationSeconds, INITIALIZATION_RATES, orthogonalQrFlops } from '../src/modules/initializations/initialization-cost';
+import { orthogonalQrFlops } from '../src/modules/initializations/initialization-cost';
 import { numberOption, round } from './lib/proc-memory';
 import { emitReport } from './lib/report';
 
@@ -11,26 +11,23 @@ import { emitReport } from './lib/report';
  * The rates behind the initialization cost estimate (src/modules/initializations/initialization-cost.ts):
  * seconds to draw each classical initialization of a few zoo models and serialize it as
  * safetensors (into a sink that discards the bytes), as the initialization worker does, on the tf
- * wasm backend it uses for orthogonal's QR products. Per model and method: the median of N runs,
+ * wasm backend it uses for orthogonal's QR products. Per model and method: the shortest wall time
+ * of N runs (the least disturbed by whatever else the machine runs; CPU seconds alongside),
  * seconds per parameter and, for orthogonal, seconds per QR floating-point operation (its time
- * less kaiming's, which draws the same Gaussian values). Prints one JSON object, with the rates
- * the estimate uses and the estimate of each case next to what was measured.
+ * less kaiming's, which draws the same Gaussian values). Prints one JSON object.
  * Usage: node dist-bench/bench/init-rates.js [--runs N]
  */
 const MODELS = ['squeezenet1_1', 'mobilenet_v3_small', 'resnet18'];
 const METHODS: InitMethod[] = ['torch-default', 'kaiming', 'orthogonal'];
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function secondsToWrite(model: ReturnType<typeof buildZooModel>, method: InitMethod): Promise<number> {
+/** CPU seconds (this process, user + system) and wall seconds of one initialization, serialized. */
+async function secondsToWrite(model: ReturnType<typeof buildZooModel>, method: InitMethod): Promise<{ cpu: number; wall: number }> {
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const started = performance.now();
+  const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
   await writeSafetensors(sink, initializationTensors(model, method, { seed: 0 }), {});
-  return (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  return { cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - wallStart) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -42,30 +39,30 @@ async function main(): Promise<void> {
     const parameters = model.initializers.reduce((n, i) => n + i.shape.reduce((a, b) => a * b, 1), 0);
     const qrFlops = orthogonalQrFlops(model);
     const seconds: Partial<Record<InitMethod, number>> = {};
+    const cpuSeconds: Partial<Record<InitMethod, number>> = {};
     for (const method of METHODS) {
-      const times: number[] = [];
+      const times: { cpu: number; wall: number }[] = [];
       for (let i = 0; i < runs; i++) times.push(await secondsToWrite(model, method));
-      seconds[method] = median(times);
+      seconds[method] = Math.min(...times.map((t) => t.wall));
+      cpuSeconds[method] = Math.min(...times.map((t) => t.cpu));
     }
     for (const method of METHODS) {
       const measured = seconds[method]!;
-      const estimate = estimateInitializationSeconds({ method, parameterCount: parameters, qrFlops: method === 'orthogonal' ? qrFlops : 0, ghnParameterCount: 0 });
       cases.push({
         model: name,
         method,
         parameters,
         seconds: round(measured, 3),
+        cpuSeconds: round(cpuSeconds[method]!, 3),
         secondsPerParameter: Number((measured / parameters).toPrecision(2)),
         ...(method === 'orthogonal' ? { qrFlops, secondsPerQrFlop: Number(((measured - seconds.kaiming!) / qrFlops).toPrecision(2)) } : {}),
-        estimateWithStoringSeconds: round(estimate, 2),
       });
     }
   }
   await emitReport({
     bench: 'init-rates',
     runs,
-    note: 'seconds: drawing and serializing only (no worker start, no storing); estimateWithStoringSeconds adds storing at the S3 store\'s measured rate',
-    ratesUsed: INITIALIZATION_RATES,
+    note: 'seconds: shortest wall time of the runs, drawing and serializing only (no worker start, no storing); cpuSeconds: the least CPU time of the runs (this process)',
     cases,
   });
 }

@@ -18,11 +18,11 @@ describe('initialization cost estimate', () => {
     ...extra,
   });
 
-  it('sends work over the documented ~10 s to a job: orthogonal resnet18 (11.9 s measured) goes to a job', () => {
+  it('sends work over the documented ~10 s to a job: orthogonal resnet18 (11.9–21 s measured) goes to a job', () => {
     expect(limit).toBe(10);
     const seconds = estimateInitializationSeconds(work('orthogonal'));
     expect(seconds).toBeGreaterThan(10);
-    expect(seconds).toBeLessThan(14);
+    expect(seconds).toBeLessThan(21);
     expect(jobReasonFor(work('orthogonal'), limit)).toMatch(/^estimated 1\d\.\d s \(inline limit 10 s\)$/);
   });
 
@@ -32,6 +32,7 @@ describe('initialization cost estimate', () => {
       expect(jobReasonFor(work(method), limit)).toBeNull();
     }
     expect(jobReasonFor(work('ghn', { ghnParameterCount: GHN3TM8_PARAMETERS }), limit)).toBeNull();
+    expect(jobReasonFor(work('kaiming', { parameterCount: 25_557_032 }), limit)).toBeNull(); // resnet50
     expect(jobReasonFor(work('orthogonal'), 60)).toBeNull(); // a higher configured limit keeps it inline
   });
 
