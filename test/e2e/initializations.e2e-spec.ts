@@ -14,12 +14,16 @@ import { projectRoot } from '../../src/core/io/project-root';
 import { fixturesDir } from '../../src/core/testing/fixtures';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
 import { binaryBody } from '../utils/binary-body';
+import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
+import { GHN_FIXTURES_DIR } from '../utils/ghn-fixtures';
+import { waitFor } from '../utils/wait-for';
 
 const GHN_FILE = fixturesDir('ghn', 'ghn', 'ghn3_h32_l3.safetensors');
 const GHN_CONFIG = fixturesDir('ghn', 'ghn', 'ghn3_h32_l3.json');
 const RUN = (ext: string) => fixturesDir('ghn', 'runs', 'ghn3_h32_l3', `resnet18.${ext}`);
 const TINY_CNN_ONNX = fixturesDir('ghn', 'runs', 'ghn3_h32_l3', 'tiny_cnn.onnx');
 const TINY_CNN_GHN_GRAPH = fixturesDir('ghn', 'graphs', 'ghn3', 'tiny_cnn.json');
+const VIT_TINY_ONNX = fixturesDir('ghn', 'runs', 'ghn3_h32_l3', 'vit_tiny.onnx');
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
 interface Tensor {
@@ -80,6 +84,15 @@ describe(`initializations API (${databaseLabel()})`, () => {
     const line = text.split('\n').find((l) => l.startsWith(`weightsmith_initializations_computed_total{method="${method}"}`));
     return line ? Number(line.split(' ').pop()) : 0;
   }
+  const getJob = async (id: string) => (await request(t.url).get(`/v1/jobs/${id}`).set(auth()).expect(200)).body;
+  /** Polls the job until it has ended. */
+  const jobEnded = (id: string) =>
+    waitFor(`job ${id} to end`, async () => {
+      const job = await getJob(id);
+      return job.status === 'queued' || job.status === 'running' ? undefined : job;
+    }, 60_000, 50);
+  const checkpointsOf = async (architectureId: string) =>
+    ((await request(t.url).get('/v1/checkpoints').query({ architectureId }).set(auth()).expect(200)).body.items as { id: string }[]).map((c) => c.id);
   async function liveTensors(): Promise<number> {
     const text = (await request(t.url).get('/metrics').expect(200)).text;
     return Number((text.split('\n').find((l) => l.startsWith('weightsmith_tfjs_tensors ')) ?? 'x NaN').split(' ').pop());
@@ -284,5 +297,58 @@ describe(`initializations API (${databaseLabel()})`, () => {
     expect(Number.isFinite(before)).toBe(true);
     for (let seed = 1001; seed <= 1020; seed++) await post({ architectureId: tinyCnn, method: 'ghn', seed }).expect(201);
     expect(await liveTensors()).toBe(before);
+  });
+
+  it('stops a cancelled initialization job: the job and the initialization end cancelled and nothing is stored', async () => {
+    const mobilenet = (await request(t.url).post('/v1/architectures').set(auth()).send({ zoo: 'mobilenet_v3_small' }).expect(201)).body.id;
+    const body = { architectureId: mobilenet, method: 'orthogonal', seed: 5 };
+    const blobsBefore = await storedBlobFiles(t.dataDir);
+    const stagedBefore = await temporaryBlobFiles(t.dataDir);
+    const queued = (await post(body).set('Prefer', 'respond-async').expect(202)).body;
+    await waitFor('the job to run', async () => ((await getJob(queued.jobId)).status === 'running' ? true : undefined), 30_000, 20);
+    await request(t.url).delete(`/v1/jobs/${queued.jobId}`).set(auth()).expect(202);
+    expect(await jobEnded(queued.jobId)).toMatchObject({ status: 'cancelled', error: { code: 'JOB_CANCELLED' }, result: null });
+    expect((await request(t.url).get(`/v1/initializations/${queued.id}`).set(auth()).expect(200)).body).toMatchObject({ status: 'cancelled', checkpointId: null });
+    expect(await checkpointsOf(mobilenet)).toEqual([]);
+    expect(await storedBlobFiles(t.dataDir)).toEqual(blobsBefore);
+    expect(await temporaryBlobFiles(t.dataDir)).toEqual(stagedBefore);
+    // The same work once more, now during the request (its estimate is a few seconds): by its end the
+    // cancelled computation would have ended too, and still only this one's checkpoint exists.
+    const again = (await post(body).expect(201)).body;
+    expect(again).toMatchObject({ status: 'succeeded', cached: false });
+    expect(again.id).not.toBe(queued.id);
+    expect(await checkpointsOf(mobilenet)).toEqual([again.checkpointId]);
+    expect((await storedBlobFiles(t.dataDir)).length).toBe(blobsBefore.length + 1);
+    expect(await temporaryBlobFiles(t.dataDir)).toEqual(stagedBefore);
+  });
+
+  it('hands work estimated over ~10 s to a job at once (orthogonal resnet18), which a cancel stops', async () => {
+    const started = Date.now();
+    const res = await post({ architectureId: resnet18, method: 'orthogonal', seed: 3 }).expect(202);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(res.body).toMatchObject({ cached: false, checkpointId: null, jobId: expect.any(String) });
+    expect(res.headers.location).toBe(`/v1/jobs/${res.body.jobId}`);
+    await request(t.url).delete(`/v1/jobs/${res.body.jobId}`).set(auth()).expect(202);
+    expect(await jobEnded(res.body.jobId)).toMatchObject({ status: 'cancelled' });
+    expect((await request(t.url).get(`/v1/initializations/${res.body.id}`).set(auth()).expect(200)).body).toMatchObject({ status: 'cancelled', checkpointId: null });
+  });
+
+  // Last: the ppuda GHN uploaded here becomes the default GHN.
+  it('refuses at once a GHN whose graph builder cannot represent the architecture (ppuda and a ViT), as ghn-graph does', async () => {
+    const vit = (await request(t.url).post('/v1/architectures').set(auth()).attach('file', VIT_TINY_ONNX).expect(201)).body.id;
+    const ppuda = (await request(t.url).post('/v1/ghns').set(auth()).field('name', 'ppuda_ghn2_h32').field('config', readFileSync(join(GHN_FIXTURES_DIR, 'ppuda_ghn2_h32.json'), 'utf8')).attach('file', join(GHN_FIXTURES_DIR, 'ppuda_ghn2_h32.safetensors')).expect(201)).body;
+    expect(ppuda.config.graph_builder).toBe('ppuda');
+    const graphCode = (await request(t.url).get(`/v1/architectures/${vit}/ghn-graph`).query({ builder: 'ppuda' }).set(auth()).expect(422)).body.code;
+    expect(graphCode).toBe('GHN_GRAPH_UNSUPPORTED');
+    const jobsBefore = (await request(t.url).get('/v1/jobs').query({ limit: 100 }).set(auth()).expect(200)).body.items.length;
+    for (const prefer of [undefined, 'respond-async']) {
+      const req = post({ architectureId: vit, method: 'ghn', ghnId: ppuda.id });
+      const refused = await (prefer ? req.set('Prefer', prefer) : req).expect(422);
+      expect(refused.body.code).toBe(graphCode);
+    }
+    expect((await request(t.url).get('/v1/initializations').query({ architectureId: vit }).set(auth()).expect(200)).body.items).toEqual([]);
+    expect((await request(t.url).get('/v1/jobs').query({ limit: 100 }).set(auth()).expect(200)).body.items.length).toBe(jobsBefore);
+    // The ghn3 GHN predicts the same ViT.
+    await post({ architectureId: vit, method: 'ghn', ghnId: ghn.id }).expect(201);
   });
 });

@@ -31,7 +31,14 @@ export interface AppConfig {
     /** Requests per minute per client; 0 disables rate limiting. */
     rateLimitPerMinute: number;
   };
-  jobs: { enabled: boolean; pollMs: number; heartbeatMs: number; staleAfterMs: number };
+  jobs: {
+    enabled: boolean;
+    pollMs: number;
+    heartbeatMs: number;
+    staleAfterMs: number;
+    /** Work estimated above this many seconds (initializations) runs as a job (202), not during the request. */
+    inlineWorkSeconds: number;
+  };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
   inference: {
     /** How often a replica loads deployments another replica created and unloads deleted ones (0: never). */
@@ -154,6 +161,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       pollMs: int('WEIGHTSMITH_JOB_POLL_MS', 500, 10),
       heartbeatMs: int('WEIGHTSMITH_JOB_HEARTBEAT_MS', 5000, 10),
       staleAfterMs: int('WEIGHTSMITH_JOB_STALE_AFTER_MS', 30000, 50),
+      inlineWorkSeconds: int('WEIGHTSMITH_INLINE_WORK_SECONDS', 10, 0, 24 * 3600),
     },
     log: {
       level: oneOf('WEIGHTSMITH_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

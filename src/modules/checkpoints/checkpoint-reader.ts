@@ -124,7 +124,7 @@ export class CheckpointReader implements OnModuleInit {
       for await (const chunk of stream) {
         if (signal?.aborted) {
           stream.destroy();
-          break;
+          signal.throwIfAborted();
         }
         acc.push(chunk as Buffer);
       }

@@ -1,8 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { parseGhnGraphJson } from '../../core/graph/ghn';
 import { parseGraphJson } from '../../core/graph/graph-json';
-import { initializationCost, initializationMetadata, predictInitialization } from '../../core/init';
+import { initializationMetadata, predictInitialization } from '../../core/init';
+import type { AppConfig } from '../../infra/config/app-config';
+import { APP_CONFIG } from '../../infra/config/config.module';
 import { Metrics } from '../../infra/metrics/metrics';
 import { runInWorker, workerScript } from '../../infra/workers/run-in-worker';
 import type { Architecture } from '../architectures/architecture.types';
@@ -11,15 +13,9 @@ import type { Checkpoint } from '../checkpoints/checkpoint.types';
 import { CheckpointsService } from '../checkpoints/checkpoints.service';
 import type { GhnModel } from '../ghns/ghn.types';
 import { GhnsService } from '../ghns/ghns.service';
+import { jobReasonFor, orthogonalQrFlops } from './initialization-cost';
 import { INITIALIZATION_CHECKPOINT_KIND, isClassicalMethod, type Initialization } from './initialization.types';
 import type { InitializationWorkerInput } from './initialization.worker';
-
-/** Architectures above this many parameters are initialized by a job, not during the request. */
-export const JOB_PARAMETER_COUNT = 30_000_000;
-/** GHNs above this many parameters (ghn3xlm16 has ~650M; ghn3tm8 ~7M) predict in a job. */
-export const JOB_GHN_PARAMETER_COUNT = 50_000_000;
-/** Orthogonal initializations above this much QR arithmetic (~10 s here) run in a job. */
-export const JOB_ORTHOGONAL_FLOPS = 6e10;
 
 const INLINE_WORKER_TIMEOUT_MS = 5 * 60_000;
 const JOB_WORKER_TIMEOUT_MS = 2 * 60 * 60_000;
@@ -39,6 +35,7 @@ export class InitializationRunner {
     private readonly ghns: GhnsService,
     private readonly checkpoints: CheckpointsService,
     metrics: Metrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.computedTotal = new Counter({
       name: 'weightsmith_initializations_computed_total',
@@ -48,16 +45,11 @@ export class InitializationRunner {
     });
   }
 
-  /** Why this initialization is too large to compute during the request, or null. */
+  /** Why this initialization would take too long to compute during the request (its estimate, see initialization-cost), or null. */
   async jobReason(architecture: Architecture, method: Initialization['method'], ghn: GhnModel | null): Promise<string | null> {
-    const parameters = architecture.summary.parameterCount ?? 0;
-    if (parameters > JOB_PARAMETER_COUNT) return `${parameters} parameters (inline limit ${JOB_PARAMETER_COUNT})`;
-    if (ghn && ghn.parameterCount > JOB_GHN_PARAMETER_COUNT) return `GHN of ${ghn.parameterCount} parameters (inline limit ${JOB_GHN_PARAMETER_COUNT})`;
-    if (method === 'orthogonal') {
-      const flops = initializationCost(parseGraphJson(await this.architectures.graph(architecture.id)), 'orthogonal');
-      if (flops > JOB_ORTHOGONAL_FLOPS) return `${flops.toExponential(1)} floating-point operations of QR`;
-    }
-    return null;
+    const qrFlops = method === 'orthogonal' ? orthogonalQrFlops(parseGraphJson(await this.architectures.graph(architecture.id))) : 0;
+    const work = { method, parameterCount: architecture.summary.parameterCount ?? 0, qrFlops, ghnParameterCount: ghn?.parameterCount ?? 0 };
+    return jobReasonFor(work, this.config.jobs.inlineWorkSeconds);
   }
 
   /**

@@ -21,8 +21,11 @@ export class InitializationsController {
   /**
    * Initial parameters for an architecture, stored as a checkpoint (kind `initialization`) with
    * PyTorch state_dict names. The same architecture, GHN weights, method and options give the same
-   * checkpoint without recomputation (200, `cached: true`). Small ones are computed now (201);
-   * large ones, or with `Prefer: respond-async`, by a job (202, Location: the job). BatchNorm
+   * checkpoint without recomputation (200, `cached: true`). Work estimated at most 10 s
+   * (WEIGHTSMITH_INLINE_WORK_SECONDS) is computed now (201); longer work, or with
+   * `Prefer: respond-async`, by a job (202, Location: the job; cancelling the job stores nothing).
+   * A GHN whose graph builder cannot represent the architecture is refused at once (422
+   * GHN_GRAPH_UNSUPPORTED). BatchNorm
    * running statistics are never predicted: they are running_mean 0, running_var 1,
    * num_batches_tracked 0, as in a freshly constructed torch model.
    */

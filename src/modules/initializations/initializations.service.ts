@@ -4,7 +4,7 @@ import type { Architecture } from '../architectures/architecture.types';
 import { ArchitecturesService } from '../architectures/architectures.service';
 import type { GhnModel } from '../ghns/ghn.types';
 import { GhnsService } from '../ghns/ghns.service';
-import { uuidPayload, type Job, type JobContext, type JobQueue } from '../jobs/job.types';
+import { JobCancelledError, uuidPayload, type Job, type JobContext, type JobQueue } from '../jobs/job.types';
 import { JobsService } from '../jobs/jobs.service';
 import { ReferenceRegistry } from '../../infra/references/reference-registry';
 import { ServiceError } from '../../core/service-error';
@@ -44,8 +44,9 @@ export interface InitializationJobResult {
 
 /**
  * Initializations on demand, computed once per (architecture content hash, GHN weights sha256,
- * method, options): an identical request gets the stored checkpoint without recomputation. Small
- * ones are computed during the request; large ones (or `Prefer: respond-async`) by a job.
+ * method, options): an identical request gets the stored checkpoint without recomputation. Work
+ * estimated within the inline limit is computed during the request; longer work (or
+ * `Prefer: respond-async`) by a job, which a cancellation stops with nothing stored.
  */
 @Injectable()
 export class InitializationsService implements OnModuleInit {
@@ -82,6 +83,9 @@ export class InitializationsService implements OnModuleInit {
       const resolved = await this.ghns.resolve(input.ghnId);
       ghn = resolved.ghn;
       ghnWeightsSha256 = resolved.checkpoint.sha256;
+      // The GHN graph its builder makes of this architecture (cached): an architecture the builder
+      // cannot represent (ppuda and a ViT) is refused now, as GET .../ghn-graph refuses it, not by a failed job.
+      await this.architectures.ghnGraph(architecture.id, ghn.config.graph_builder);
     } else if (!architecture.executable) {
       throw new ServiceError(
         'ARCHITECTURE_NOT_EXECUTABLE',
@@ -202,6 +206,11 @@ export class InitializationsService implements OnModuleInit {
     if (init.checkpointId) return { initializationId: id, checkpointId: init.checkpointId };
     await ctx.progress(0.05);
     const checkpoint = await this.runner.compute(init, true, ctx.signal);
+    if (ctx.signal.aborted) {
+      // Cancelled after the checkpoint was recorded: a cancelled job leaves nothing behind.
+      await this.runner.discardCheckpoint(checkpoint.id);
+      throw new JobCancelledError();
+    }
     if (!(await this.repository.complete(id, checkpoint.id))) {
       const again = await this.repository.find(id);
       if (again?.checkpointId) {
@@ -212,7 +221,6 @@ export class InitializationsService implements OnModuleInit {
       await this.runner.discardCheckpoint(checkpoint.id);
       throw new ServiceError('INITIALIZATION_NOT_FOUND', `initialization ${id} was removed while it was computed`);
     }
-    await ctx.progress(1);
     return { initializationId: id, checkpointId: checkpoint.id };
   }
 

@@ -25,6 +25,15 @@ class FakeRepository {
     job.attempts++;
     return job;
   }
+  async find(id: string): Promise<Job | null> {
+    return this.rows.find((j) => j.id === id) ?? null;
+  }
+  async requestCancel(id: string): Promise<Job | null> {
+    const job = this.rows.find((j) => j.id === id);
+    if (job) job.cancelRequested = true;
+    return job ? { ...job } : null;
+  }
+  /** Never reports a cancellation: only the runner's own process can stop a job here. */
   async heartbeat() {
     return { cancelRequested: false, owned: true };
   }
@@ -91,5 +100,27 @@ describe('typed job definitions', () => {
       { id: 'job-1', status: 'succeeded', result: { seen: ID } },
       { id: 'job-2', status: 'failed', error: { code: 'JOB_PAYLOAD_INVALID', message: 'invalid probe job payload: checkpointId must be a uuid' } },
     ]);
+  });
+
+  it('stops a job this process runs as soon as it is cancelled (no heartbeat needed) and records it cancelled', async () => {
+    const { repository, service } = setup();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    service.define<{ checkpointId: string }, null>({
+      type: 'probe',
+      parsePayload: uuidPayload('probe', ['checkpointId']),
+      run: (_payload, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+          started();
+        }),
+    });
+    await repository.create({ type: 'probe', payload: { checkpointId: ID } });
+    await service.onApplicationBootstrap();
+    await running;
+    expect(await service.cancel('job-1')).toMatchObject({ status: 'running', cancelRequested: true });
+    await until(() => repository.finished.length === 1);
+    await service.onApplicationShutdown();
+    expect(repository.finished).toEqual([{ id: 'job-1', status: 'cancelled', error: { code: 'JOB_CANCELLED', message: 'job was cancelled' } }]);
   });
 });

@@ -24,7 +24,10 @@ export interface JobContext {
   readonly attempt: number;
   /** Reports progress in [0, 1]; throws JobCancelledError once cancellation was requested. */
   progress(fraction: number): Promise<void>;
-  /** Aborted when the job is cancelled or the server shuts down: pass it to the work, which stops and stores nothing. */
+  /**
+   * Aborted when the job is cancelled or the server shuts down: pass it to the work, which stops and
+   * stores nothing (throwing). A `run` that returns has succeeded, whenever cancellation came.
+   */
   readonly signal: AbortSignal;
 }
 

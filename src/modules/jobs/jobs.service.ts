@@ -27,6 +27,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly shutdown = new AbortController();
+  /** Jobs this process runs, by id: cancelling one here stops it at once (other replicas' jobs at their next heartbeat). */
+  private readonly active = new Map<string, AbortController>();
   private lastRecovery = 0;
 
   constructor(
@@ -88,7 +90,9 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
     if (job.status !== 'queued' && job.status !== 'running') {
       throw new ServiceError('JOB_NOT_CANCELLABLE', `job ${id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`);
     }
-    return (await this.repository.requestCancel(id)) ?? job;
+    const flagged = (await this.repository.requestCancel(id)) ?? job;
+    this.active.get(id)?.abort();
+    return flagged;
   }
 
   countByStatus(): Promise<Record<string, number>> {
@@ -133,6 +137,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
   private async execute(job: Job): Promise<void> {
     const definition = this.definitions.get(job.type)!;
     const abort = new AbortController();
+    this.active.set(job.id, abort);
     const onShutdown = () => abort.abort();
     this.shutdown.signal.addEventListener('abort', onShutdown);
     let lastBeat = Date.now();
@@ -155,8 +160,9 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
     };
     this.logger.log({ msg: 'job started', jobId: job.id, type: job.type, attempt: job.attempts });
     try {
+      // Work that returned is done (a cancellation it could no longer honour came too late):
+      // recording it as cancelled would disown what it stored.
       const result = await definition.run(definition.parsePayload(job.payload), ctx);
-      if (abort.signal.aborted) throw new JobCancelledError();
       await this.repository.finish(job.id, this.workerId, { status: 'succeeded', result: result ?? null });
       this.metrics.jobsFinished.inc({ type: job.type, status: 'succeeded' });
       this.logger.log({ msg: 'job succeeded', jobId: job.id, type: job.type });
@@ -174,6 +180,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
       this.metrics.jobsFinished.inc({ type: job.type, status });
       this.logger.warn({ msg: `job ${status}`, jobId: job.id, type: job.type, error: error.message });
     } finally {
+      this.active.delete(job.id);
       clearInterval(interval);
       this.shutdown.signal.removeEventListener('abort', onShutdown);
     }
