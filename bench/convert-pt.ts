@@ -12,11 +12,12 @@ import { writeTorchZipFile } from './lib/torch-zip-writer';
 
 /**
  * Writes a ~1 GiB zip-format torch.save (float32 tensors, the largest a quarter of the total), runs
- * `weightsmith convert` on it in a child process and checks its peak memory against
- * 2 × largest tensor + 200 MB. Prints one JSON object.
- * Usage: node dist/bench/convert-pt.js [--size-mib N]
+ * the converter of `weightsmith convert` on it in a child process and checks its peak memory
+ * against 2 × largest tensor + 200 MB; records the longest event-loop delay while converting.
+ * `--deflate` writes deflated entries (a re-zipped checkpoint), which are inflated while converting.
+ * Prints one JSON object.
+ * Usage: node dist/bench/convert-pt.js [--size-mib N] [--deflate]
  */
-const DIST = join(__dirname, '..');
 const HEADROOM_BYTES = 200 * MB;
 
 /** Pairs of tensors halving in size from a quarter of the total (1/4 + 1/4 + 1/8 + 1/8 + ...), plus biases. */
@@ -52,6 +53,7 @@ function run(args: string[], env: Record<string, string>): Promise<{ status: num
 
 async function main(): Promise<void> {
   const sizeMiB = Math.round(numberOption(process.argv, 'size-mib', 1024));
+  const deflate = process.argv.includes('--deflate');
   if (sizeMiB < 4 || (sizeMiB & (sizeMiB - 1)) !== 0) throw new Error('--size-mib must be a power of two of at least 4');
   const dir = await mkdtemp(join(tmpdir(), 'weightsmith-bench-convert-'));
   try {
@@ -59,28 +61,30 @@ async function main(): Promise<void> {
     const input = join(dir, 'model.pt');
     const output = join(dir, 'model.safetensors');
     const writeStart = process.hrtime.bigint();
-    const inputBytes = await writeTorchZipFile(input, tensors);
+    const inputBytes = await writeTorchZipFile(input, tensors, { deflate });
     const writeSeconds = Number(process.hrtime.bigint() - writeStart) / 1e9;
 
     const maxRssFile = join(dir, 'max-rss');
-    const convert = await run(['-r', join(__dirname, 'lib', 'report-max-rss.js'), join(DIST, 'src', 'cli', 'main.js'), 'convert', input, output], {
+    const convert = await run(['-r', join(__dirname, 'lib', 'report-max-rss.js'), join(__dirname, 'lib', 'convert-measured.js'), input, output], {
       WEIGHTSMITH_BENCH_MAX_RSS_FILE: maxRssFile,
     });
     if (convert.status !== 0) throw new Error(`convert exited with ${convert.status}: ${convert.stderr}`);
     const peakRss = Number(await readFile(maxRssFile, 'utf8'));
-    const summary = JSON.parse(convert.stdout) as { tensors: number; bytes: number; sha256: string };
+    const summary = JSON.parse(convert.stdout) as { tensors: number; bytes: number; sha256: string; eventLoopMaxDelayMs: number };
 
     const largest = tensors.reduce((a, b) => (b.byteLength > a.byteLength ? b : a));
     const verification = await verify(output, tensors, largest);
     const bound = 2 * largest.byteLength + HEADROOM_BYTES;
     await emitReport({
         bench: 'convert-pt',
+        entries: deflate ? 'deflated' : 'stored',
         inputBytes,
         outputBytes: summary.bytes,
         tensors: tensors.length,
         writeInputSeconds: round(writeSeconds, 2),
-        convert: { seconds: round(convert.seconds, 2), MBps: round(inputBytes / MB / convert.seconds, 1) },
+        convert: { seconds: round(convert.seconds, 2), MBps: round(inputBytes / MB / convert.seconds, 1), outputMBps: round(summary.bytes / MB / convert.seconds, 1) },
         memory: { peakRssMB: toMB(peakRss), peakSampledRssMB: toMB(convert.peakSampledBytes) },
+        eventLoopMaxDelayMs: summary.eventLoopMaxDelayMs,
         largestTensorBytes: largest.byteLength,
         boundMB: toMB(bound),
         boundHeld: peakRss <= bound,

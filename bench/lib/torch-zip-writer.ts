@@ -1,23 +1,25 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { crc32, createDeflateRaw } from 'node:zlib';
 import { contiguousStride, STORAGE_TYPES, storageId, tensorValue } from '../../src/core/formats/torch/testing/checkpoint-writers';
 import { orderedDict, persistent, writePickle, type PickleValue } from '../../src/core/formats/torch/testing/pickle-writer';
 import { patternChunks, type GeneratedTensor } from './generated-data';
 
 /**
  * Streams a zip-format torch.save of float32 tensors (an OrderedDict state_dict, as
- * `torch.save(model.state_dict())` writes) to disk: stored entries, each written chunk by chunk and
- * its CRC-32 patched into the local header afterwards, so no tensor is ever held whole. Without
- * zip64 records: the file must stay under 4 GiB.
+ * `torch.save(model.state_dict())` writes) to disk: stored entries (or deflated ones, as a re-zipped
+ * checkpoint has), each written chunk by chunk and its CRC-32 and sizes patched into the local
+ * header afterwards, so no tensor is ever held whole. Without zip64 records: the file must stay
+ * under 4 GiB.
  */
-export async function writeTorchZipFile(path: string, tensors: readonly GeneratedTensor[]): Promise<number> {
+export async function writeTorchZipFile(path: string, tensors: readonly GeneratedTensor[], opts: { deflate?: boolean } = {}): Promise<number> {
   const entries: Record<string, PickleValue> = {};
   tensors.forEach((t, i) => {
     const ref = persistent(storageId({ key: String(i), type: STORAGE_TYPES.F32, numel: t.byteLength / 4 }, 'zip'));
     entries[t.name] = tensorValue(ref, 0, t.shape, contiguousStride(t.shape));
   });
   const handle = await open(path, 'w');
-  const writer = new ZipStreamWriter(handle);
+  const writer = new ZipStreamWriter(handle, opts.deflate === true);
   try {
     await writer.add('archive/data.pkl', [Buffer.from(writePickle(orderedDict(entries)))]);
     await writer.add('archive/byteorder', [Buffer.from('little')]);
@@ -33,6 +35,7 @@ interface CentralRecord {
   name: Buffer;
   crc: number;
   size: number;
+  compressedSize: number;
   offset: number;
 }
 
@@ -42,7 +45,10 @@ class ZipStreamWriter {
   private position = 0;
   private readonly records: CentralRecord[] = [];
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly deflate: boolean,
+  ) {}
 
   private async write(bytes: Uint8Array): Promise<void> {
     for (let done = 0; done < bytes.length; ) done += (await this.handle.write(bytes, done, bytes.length - done, this.position + done)).bytesWritten;
@@ -65,14 +71,32 @@ class ZipStreamWriter {
     await this.write(local);
     await this.write(nameBytes);
     let crc = 0;
-    for (const chunk of list ?? chunks) {
-      crc = crc32(chunk, crc);
-      await this.write(chunk);
+    const dataStart = this.position;
+    if (this.deflate) {
+      const input = Readable.from(
+        (function* () {
+          for (const chunk of list ?? chunks) {
+            crc = crc32(chunk, crc);
+            yield chunk;
+          }
+        })(),
+      );
+      for await (const compressed of input.pipe(createDeflateRaw({ level: 1 }))) await this.write(compressed as Buffer);
+    } else {
+      for (const chunk of list ?? chunks) {
+        crc = crc32(chunk, crc);
+        await this.write(chunk);
+      }
     }
-    const crcBytes = Buffer.alloc(4);
-    crcBytes.writeUInt32LE(crc >>> 0);
-    await this.handle.write(crcBytes, 0, 4, offset + 14);
-    this.records.push({ name: nameBytes, crc, size: byteLength, offset });
+    const compressedSize = this.position - dataStart;
+    if (this.position > LIMIT_32) throw new Error('this writer does not write zip64 archives: keep the file under 4 GiB');
+    // Method, CRC-32 and compressed size, now known.
+    const patch = Buffer.alloc(8);
+    patch.writeUInt32LE(crc >>> 0, 0);
+    patch.writeUInt32LE(compressedSize, 4);
+    await this.handle.write(patch, 0, 8, offset + 14);
+    if (this.deflate) await this.handle.write(Buffer.from([8, 0]), 0, 2, offset + 8);
+    this.records.push({ name: nameBytes, crc, size: byteLength, compressedSize, offset });
   }
 
   /** Writes the central directory and end record; returns the file size. */
@@ -83,8 +107,9 @@ class ZipStreamWriter {
       central.writeUInt32LE(0x02014b50, 0);
       central.writeUInt16LE(20, 4);
       central.writeUInt16LE(20, 6);
+      central.writeUInt16LE(this.deflate ? 8 : 0, 10);
       central.writeUInt32LE(r.crc >>> 0, 16);
-      central.writeUInt32LE(r.size, 20);
+      central.writeUInt32LE(r.compressedSize, 20);
       central.writeUInt32LE(r.size, 24);
       central.writeUInt16LE(r.name.length, 28);
       central.writeUInt32LE(r.offset, 42);

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { storedBlobFiles, temporaryBlobFiles } from '../utils/blob-files';
+import { STORAGE_TYPES, storageId, tensorValue, writeTorchZip } from '../../src/core/formats/torch/testing/checkpoint-writers';
+import { orderedDict, persistent, type PickleValue } from '../../src/core/formats/torch/testing/pickle-writer';
 import { rawSafetensors, smallCheckpoint } from '../utils/safetensors-builders';
 import { auth, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
 
@@ -128,5 +130,66 @@ describe(`upload size limit (${databaseLabel()})`, () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+const MiB = 1024 * 1024;
+
+/** A zip .pt whose tensors are `views` full views of one float32 storage of `bytes` bytes. */
+function torchViews(views: number, bytes: number, opts: { deflate?: boolean } = {}): Buffer {
+  const numel = bytes / 4;
+  const storage = persistent(storageId({ key: '0', type: STORAGE_TYPES.F32, numel }, 'zip'));
+  const entries: Record<string, PickleValue> = {};
+  for (let i = 0; i < views; i++) entries[`layer${i}.weight`] = tensorValue(storage, 0, [numel], [1]);
+  return Buffer.from(writeTorchZip(orderedDict(entries), { '0': new Uint8Array(bytes) }, opts));
+}
+
+describe(`converted size limit (${databaseLabel()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Only the absolute limit here: a deflated upload of zeros expands far past 16 times its size.
+    t = await startTestApp({ env: { WEIGHTSMITH_MAX_CHECKPOINT_BYTES: '160MiB', WEIGHTSMITH_MAX_CHECKPOINT_EXPANSION: '1000000' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it.each([
+    ['a deflate bomb (192 MiB of zeros in about 200 KB)', () => torchViews(1, 192 * MiB, { deflate: true }), 192 * MiB],
+    ['200 views of one 1 MiB storage', () => torchViews(200, MiB), 200 * MiB],
+  ])('refuses %s with 413 CHECKPOINT_TOO_LARGE and keeps nothing', async (_label, body, convertedBytes) => {
+    const file = body();
+    expect(file.length).toBeLessThan(2 * MiB);
+    const res = await request(t.url).post('/v1/checkpoints').set(auth()).field('name', 'big').attach('file', file, 'big.pt').expect(413);
+    expect(res.body).toMatchObject({ status: 413, code: 'CHECKPOINT_TOO_LARGE' });
+    expect(res.body.detail).toContain(String(convertedBytes));
+    const list = await request(t.url).get('/v1/checkpoints').set(auth()).expect(200);
+    expect(list.body.items).toEqual([]);
+    expect(await storedBlobFiles(t.dataDir)).toEqual([]);
+    expect(await temporaryBlobFiles(t.dataDir)).toEqual([]);
+  });
+
+  it('answers /health/live while it converts a large allowed upload', async () => {
+    const file = torchViews(1, 128 * MiB, { deflate: true });
+    let finished = false;
+    const upload = request(t.url)
+      .post('/v1/checkpoints')
+      .set(auth())
+      .field('name', 'allowed')
+      .attach('file', file, 'allowed.pt')
+      .then((res) => {
+        finished = true;
+        return res;
+      });
+    let answeredDuringUpload = 0;
+    while (!finished) {
+      const live = await request(t.url).get('/health/live');
+      expect(live.status).toBe(200);
+      if (!finished) answeredDuringUpload++;
+    }
+    const res = await upload;
+    expect(res.status).toBe(201);
+    expect(res.body.sizeBytes).toBeGreaterThan(128 * MiB);
+    expect(answeredDuringUpload).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,7 @@ import type { RandomAccessSource } from '../io/random-access';
 import { readOnnxTensors } from './onnx';
 import { readSafetensors } from './safetensors';
 import { writeSafetensors, type SafetensorsWriteResult } from './safetensors';
-import type { CheckpointFormat, TensorSet } from './tensor-set';
+import { checkConvertedSize, type CheckpointFormat, type TensorSet } from './tensor-set';
 import { readTorchCheckpoint, sniffTorchFormat } from './torch';
 
 export interface OpenCheckpointOptions {
@@ -12,6 +12,8 @@ export interface OpenCheckpointOptions {
   maxHeaderBytes?: number;
   /** Folder of an ONNX model, for initializers stored as external data. */
   externalDataDir?: string;
+  /** Refuses (CHECKPOINT_TOO_LARGE) a checkpoint whose tensors take more bytes, before reading any. */
+  maxConvertedBytes?: number;
 }
 
 const EXTENSION_FORMATS: Record<string, CheckpointFormat> = {
@@ -53,6 +55,12 @@ export async function detectCheckpointFormat(source: RandomAccessSource, filenam
 
 /** Opens any supported checkpoint as a lazy TensorSet. The source must stay open while it is read. */
 export async function openCheckpoint(source: RandomAccessSource, options: OpenCheckpointOptions = {}): Promise<TensorSet> {
+  const set = await openTensorSet(source, options);
+  checkConvertedSize(set, options.maxConvertedBytes);
+  return set;
+}
+
+async function openTensorSet(source: RandomAccessSource, options: OpenCheckpointOptions): Promise<TensorSet> {
   const format = await detectCheckpointFormat(source, options.filename);
   switch (format) {
     case 'safetensors':
@@ -60,7 +68,7 @@ export async function openCheckpoint(source: RandomAccessSource, options: OpenCh
     case 'torch-zip':
     case 'torch-legacy':
     case 'joblib':
-      return readTorchCheckpoint(source, { format });
+      return readTorchCheckpoint(source, { format, maxConvertedBytes: options.maxConvertedBytes });
     case 'onnx':
       return readOnnxTensors(source, { externalDataDir: options.externalDataDir });
   }

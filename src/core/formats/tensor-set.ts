@@ -1,4 +1,5 @@
-import type { Dtype } from '../tensor/dtypes';
+import { CoreError } from '../errors';
+import { dtypeSize, type Dtype } from '../tensor/dtypes';
 
 /**
  * A named tensor whose bytes are produced on demand, so that converters can stream a checkpoint
@@ -37,4 +38,26 @@ export async function readAll(tensor: LazyTensor): Promise<Uint8Array> {
     off += p.byteLength;
   }
   return out;
+}
+
+/** The bytes of tensor data a set converts to (from dtypes and shapes alone: nothing is read). */
+export function tensorSetBytes(set: Pick<TensorSet, 'tensors'>): number {
+  let total = 0;
+  for (const t of set.tensors) total += t.shape.reduce((n, d) => n * d, dtypeSize(t.dtype));
+  return total;
+}
+
+/**
+ * Refuses a set whose tensors would take more than `maxBytes` once converted (views of one storage
+ * each count in full, as each becomes its own tensor), before any of its bytes is read.
+ */
+export function checkConvertedSize(set: Pick<TensorSet, 'tensors'>, maxBytes: number | undefined): void {
+  if (maxBytes === undefined) return;
+  const bytes = tensorSetBytes(set);
+  if (bytes > maxBytes) {
+    throw new CoreError('CHECKPOINT_TOO_LARGE', `the checkpoint's ${set.tensors.length} tensors take ${bytes} bytes once converted, over the limit of ${maxBytes}`, {
+      convertedBytes: bytes,
+      maxConvertedBytes: maxBytes,
+    });
+  }
 }

@@ -34,6 +34,12 @@ describe('loadConfig', () => {
     expect(config.jobs.staleAfterMs).toBeGreaterThan(config.jobs.heartbeatMs);
   });
 
+  it('bounds what an upload converts to: 8 GiB and 16 times the upload by default', () => {
+    expect(loadConfig({}, CWD).limits).toMatchObject({ maxCheckpointBytes: 8 * 1024 ** 3, maxCheckpointExpansion: 16 });
+    const set = loadConfig({ WEIGHTSMITH_MAX_CHECKPOINT_BYTES: '512MiB', WEIGHTSMITH_MAX_CHECKPOINT_EXPANSION: '4' }, CWD);
+    expect(set.limits).toMatchObject({ maxCheckpointBytes: 512 * 1024 ** 2, maxCheckpointExpansion: 4 });
+  });
+
   it('treats empty and blank variables as unset', () => {
     const blank = loadConfig(
       {
@@ -109,6 +115,8 @@ describe('loadConfig', () => {
     [{ WEIGHTSMITH_JOBS: 'maybe' }, /WEIGHTSMITH_JOBS/],
     [{ WEIGHTSMITH_INLINE_WORK_SECONDS: '2.5' }, /WEIGHTSMITH_INLINE_WORK_SECONDS/],
     [{ WEIGHTSMITH_MAX_UPLOAD_BYTES: 'lots' }, /WEIGHTSMITH_MAX_UPLOAD_BYTES/],
+    [{ WEIGHTSMITH_MAX_CHECKPOINT_BYTES: '0' }, /WEIGHTSMITH_MAX_CHECKPOINT_BYTES/],
+    [{ WEIGHTSMITH_MAX_CHECKPOINT_EXPANSION: '1.5' }, /WEIGHTSMITH_MAX_CHECKPOINT_EXPANSION/],
     [{ WEIGHTSMITH_DEFAULT_GHN: 'g'.repeat(201) }, /WEIGHTSMITH_DEFAULT_GHN/],
     [{ WEIGHTSMITH_GHN_HUB_URL: 'ftp://mirror' }, /WEIGHTSMITH_GHN_HUB_URL must be an http/],
     [{ WEIGHTSMITH_GHN_HUB_URL: 'huggingface.co' }, /WEIGHTSMITH_GHN_HUB_URL/],

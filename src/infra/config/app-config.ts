@@ -26,6 +26,10 @@ export interface AppConfig {
   auth: { enabled: boolean; adminKey: string | null };
   limits: {
     maxUploadBytes: number;
+    /** Largest tensor data an upload may convert to, checked from its shapes before anything is inflated or written. */
+    maxCheckpointBytes: number;
+    /** A converted upload may also take at most this many times its own size (with a 64 MiB floor). */
+    maxCheckpointExpansion: number;
     maxJsonBodyBytes: number;
     maxHeaderBytes: number;
     /** Requests per minute per client; 0 disables rate limiting. */
@@ -152,6 +156,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     auth: { enabled: oneOf('WEIGHTSMITH_AUTH', ['enabled', 'disabled'] as const, 'enabled') === 'enabled', adminKey },
     limits: {
       maxUploadBytes: int('WEIGHTSMITH_MAX_UPLOAD_BYTES', 4 * GiB, 1, Number.MAX_SAFE_INTEGER, true),
+      maxCheckpointBytes: int('WEIGHTSMITH_MAX_CHECKPOINT_BYTES', 8 * GiB, 1, Number.MAX_SAFE_INTEGER, true),
+      maxCheckpointExpansion: int('WEIGHTSMITH_MAX_CHECKPOINT_EXPANSION', 16, 1, 1_000_000),
       maxJsonBodyBytes: int('WEIGHTSMITH_MAX_JSON_BYTES', 1 * MiB, 1024, Number.MAX_SAFE_INTEGER, true),
       maxHeaderBytes: int('WEIGHTSMITH_MAX_SAFETENSORS_HEADER_BYTES', 100 * MiB, 1024, Number.MAX_SAFE_INTEGER, true),
       rateLimitPerMinute: int('WEIGHTSMITH_RATE_LIMIT_PER_MINUTE', 1200, 0),

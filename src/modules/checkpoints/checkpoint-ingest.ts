@@ -16,6 +16,8 @@ export interface IngestedCheckpoint {
 
 export interface IngestOptions {
   maxHeaderBytes: number;
+  /** Tensor bytes a converted upload may take (CHECKPOINT_TOO_LARGE otherwise, before anything is written). */
+  maxConvertedBytes: number;
 }
 
 export function manifestOf(header: SafetensorsHeader): ManifestEntry[] {
@@ -56,7 +58,7 @@ export async function ingestUpload(upload: StagedBlob, filename: string, store: 
       const header = await readSafetensorsHeader(source, { maxHeaderBytes: options.maxHeaderBytes });
       return { staged: upload, originalFormat: 'safetensors', manifest: manifestOf(header), metadata: header.metadata ?? {} };
     }
-    const set = await openCheckpoint(source, { filename, maxHeaderBytes: options.maxHeaderBytes });
+    const set = await openCheckpoint(source, { filename, maxHeaderBytes: options.maxHeaderBytes, maxConvertedBytes: options.maxConvertedBytes });
     const missing = set.metadata.initializersWithoutData;
     if (format === 'onnx' && Array.isArray(missing) && missing.length > 0) {
       throw new CoreError('ONNX_EXTERNAL_DATA_MISSING', `the ONNX file has ${missing.length} initializer(s) without data (e.g. ${String(missing[0])}); upload a model with its initializers embedded`, {

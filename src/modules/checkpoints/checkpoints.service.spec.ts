@@ -2,12 +2,14 @@ import { Logger } from '@nestjs/common';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { initializationMetadata } from '../../core/init';
 import { buildZooModel } from '../../core/graph/zoo';
 import { toGraphJson } from '../../core/graph/graph-json';
 import type { InMemoryTensor } from '../../core/formats/safetensors';
 import type { LazyTensor } from '../../core/formats/tensor-set';
+import { STORAGE_TYPES, storageId, tensorValue, writeTorchZip } from '../../core/formats/torch/testing/checkpoint-writers';
+import { orderedDict, persistent } from '../../core/formats/torch/testing/pickle-writer';
 import type { BlobStore, StagedWriter, StageOptions } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
 import type { Metrics } from '../../infra/metrics/metrics';
@@ -90,7 +92,7 @@ describe('CheckpointsService: computed checkpoints', () => {
     counting = new CountingStore(fs);
     repository = new FakeRepository();
     const metrics = { uploadedBytes: { inc: () => undefined } } as unknown as Metrics;
-    const config = { limits: { maxUploadBytes: 1 << 30, maxHeaderBytes: 1 << 20 } } as AppConfig;
+    const config = { limits: { maxUploadBytes: 1 << 30, maxHeaderBytes: 1 << 20, maxCheckpointBytes: 1 << 30, maxCheckpointExpansion: 16 } } as AppConfig;
     const architectures = { exists: async () => true } as unknown as ArchitecturesService;
     service = new CheckpointsService(repository as unknown as CheckpointsRepository, metrics, new ReferenceRegistry(), counting.wrap(), config, architectures);
   });
@@ -118,6 +120,18 @@ describe('CheckpointsService: computed checkpoints', () => {
     expect(await counting.inner.size(checkpoint.sha256)).toBe(checkpoint.sizeBytes);
     expect(await staged()).toEqual([]);
   }, 60_000);
+
+  it('refuses an upload that converts to more than 16 times its size (64 MiB floor), writing nothing', async () => {
+    const numel = (80 * 1024 * 1024) / 4;
+    const storage = persistent(storageId({ key: '0', type: STORAGE_TYPES.F32, numel }, 'zip'));
+    const bomb = writeTorchZip(orderedDict({ w: tensorValue(storage, 0, [numel], [1]) }), { '0': new Uint8Array(numel * 4) }, { deflate: true });
+    const file = await service.stageUpload(Readable.from([Buffer.from(bomb)]));
+    const error = await service.upload({ file, filename: 'bomb.pt', fields: {} }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CHECKPOINT_TOO_LARGE', details: { convertedBytes: numel * 4, maxConvertedBytes: 64 * 1024 * 1024 } });
+    expect(counting.written).toBe(0);
+    expect(repository.created).toEqual([]);
+    expect(await staged()).toEqual([]);
+  });
 
   it('stores nothing for a cancelled computation', async () => {
     const cancel = new AbortController();

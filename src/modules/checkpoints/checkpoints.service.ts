@@ -16,6 +16,9 @@ import { ingestUpload, manifestOf, withStaged, writeStaged, type IngestedCheckpo
 import { parseUploadFields } from './checkpoint-fields';
 import { CheckpointsRepository } from './checkpoints.repository';
 
+/** Any upload may convert to this many bytes, whatever its expansion. */
+const EXPANSION_FLOOR_BYTES = 64 * 1024 * 1024;
+
 /** What `prepare` learns about the upload itself. */
 export interface UploadContext {
   /** The checkpoint's name: the `name` field, else the file name without its extension. */
@@ -124,7 +127,10 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
       }
       const input = parseUploadFields(fields, received.filename);
       await this.checkReferences(input.architectureId, input.parentIds);
-      const ingested = await ingestUpload(received.file, received.filename, this.blobs, { maxHeaderBytes: this.config.limits.maxHeaderBytes });
+      const ingested = await ingestUpload(received.file, received.filename, this.blobs, {
+        maxHeaderBytes: this.config.limits.maxHeaderBytes,
+        maxConvertedBytes: this.maxConvertedBytes(received.file.size),
+      });
       cleanup.add(ingested.staged);
       const prepared = options.prepare ? await options.prepare(ingested, extra, { name: input.name, sourceSha256: received.file.sha256 }) : undefined;
       const checkpoint = await this.record(
@@ -144,6 +150,15 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     } finally {
       for (const staged of cleanup) await this.blobs.discard(staged).catch(() => undefined);
     }
+  }
+
+  /**
+   * What an upload of `uploadBytes` may convert to: WEIGHTSMITH_MAX_CHECKPOINT_BYTES, and at most
+   * WEIGHTSMITH_MAX_CHECKPOINT_EXPANSION times the upload (never less than a floor, for small files).
+   */
+  private maxConvertedBytes(uploadBytes: number): number {
+    const { maxCheckpointBytes, maxCheckpointExpansion } = this.config.limits;
+    return Math.min(maxCheckpointBytes, Math.max(EXPANSION_FLOOR_BYTES, uploadBytes * maxCheckpointExpansion));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { CoreError } from '../../errors';
 import type { RandomAccessSource } from '../../io/random-access';
-import type { TensorSet } from '../tensor-set';
+import { checkConvertedSize, type TensorSet } from '../tensor-set';
 import { buildTensorSet } from './checkpoint-content';
 import { nestedContext, type NestedLoader } from './nested-loader';
 import { PickleInput } from './pickle-input';
@@ -13,6 +13,8 @@ export type TorchCheckpointFormat = 'torch-zip' | 'torch-legacy' | 'joblib';
 export interface ReadTorchCheckpointOptions {
   /** Skips detection (the file must still be of that layout). */
   readonly format?: TorchCheckpointFormat;
+  /** Refuses (CHECKPOINT_TOO_LARGE) a checkpoint whose tensors convert to more bytes, before reading any. */
+  readonly maxConvertedBytes?: number;
 }
 
 /** torch.storage._load_from_bytes payloads may nest; real files nest once. */
@@ -66,5 +68,7 @@ export async function readTorchCheckpoint(source: RandomAccessSource, opts: Read
     format = sniffTorchFormat(await source.read(0, Math.min(SNIFF_BYTES, source.size)));
     if (!format) throw new CoreError('TORCH_FORMAT_INVALID', 'not a PyTorch checkpoint: no zip or pickle signature');
   }
-  return buildTensorSet(format, await loadRoot(source, format), source.size);
+  const set = buildTensorSet(format, await loadRoot(source, format), source.size);
+  checkConvertedSize(set, opts.maxConvertedBytes);
+  return set;
 }

@@ -8,6 +8,12 @@ import { unpickle } from './pickle-machine';
 import { StorageRef, describe, isInt, isTuple } from './pickle-values';
 import { openZipEntry, readZipDirectory, type ZipEntry } from './zip-archive';
 
+/**
+ * A stored pickle is bounded by the upload's size; a deflated one by this (torch.save writes about
+ * 100 bytes of pickle per tensor), so that a small file cannot make the unpickler run for long.
+ */
+const MAX_DEFLATED_PICKLE_BYTES = 256 * 1024 * 1024;
+
 function invalid(message: string): CoreError {
   return new CoreError('TORCH_FORMAT_INVALID', message);
 }
@@ -51,6 +57,14 @@ export async function loadTorchZipRoot(source: RandomAccessSource, loadNested: N
     storage.data = { source: data, offset: 0, byteLength: data.size };
     return storage;
   };
+  if (entry.method !== 0 && entry.uncompressedSize > MAX_DEFLATED_PICKLE_BYTES) {
+    throw new CoreError('TORCH_UNSUPPORTED', `deflated ${entry.name} of ${entry.uncompressedSize} bytes is too large to unpickle`);
+  }
   const pickle = await openZipEntry(source, entry);
-  return unpickle(new PickleInput(pickle, 0, pickle.size), { ...nestedContext(loadNested), persistentLoad });
+  try {
+    return await unpickle(new PickleInput(pickle, 0, pickle.size), { ...nestedContext(loadNested), persistentLoad });
+  } finally {
+    // A deflated pickle's inflater stops here, wherever the pickle's STOP left it.
+    await pickle.close();
+  }
 }

@@ -1,6 +1,6 @@
-import { inflateRawSync } from 'node:zlib';
 import { CoreError } from '../../errors';
-import { bufferSource, type RandomAccessSource } from '../../io/random-access';
+import type { RandomAccessSource } from '../../io/random-access';
+import { inflatingSource } from './inflating-source';
 import { sliceSource } from './source-slice';
 
 /** A minimal, bounds-checked reader of a zip central directory (what torch.save writes). */
@@ -23,7 +23,6 @@ const CENTRAL_BYTES = 46;
 const LOCAL_BYTES = 30;
 /** Deflate cannot expand data by more than about 1032:1; larger claims are bogus. */
 const MAX_DEFLATE_RATIO = 1032;
-const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 /** torch.save writes ~100 bytes per storage; this allows hundreds of thousands of storages. */
 const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
 
@@ -144,7 +143,10 @@ export async function readZipDirectory(source: RandomAccessSource): Promise<Map<
   return entries;
 }
 
-/** The entry's uncompressed bytes as a source: a window of the file when stored, inflated otherwise. */
+/**
+ * The entry's uncompressed bytes as a source: a window of the file when stored; when deflated, a
+ * source that inflates on demand (nothing is inflated until read, and never past the declared size).
+ */
 export async function openZipEntry(source: RandomAccessSource, entry: ZipEntry): Promise<RandomAccessSource> {
   const local = await readView(source, entry.localHeaderOffset, LOCAL_BYTES);
   if (local.getUint32(0, true) !== LOCAL_SIGNATURE) throw invalid(`local header of ${entry.name} not found`);
@@ -157,17 +159,6 @@ export async function openZipEntry(source: RandomAccessSource, entry: ZipEntry):
   if (entry.method !== 8) {
     throw new CoreError('TORCH_UNSUPPORTED', `zip entry ${entry.name} uses compression method ${entry.method}`);
   }
-  if (entry.uncompressedSize > MAX_INFLATED_BYTES) {
-    throw new CoreError('TORCH_UNSUPPORTED', `deflated zip entry ${entry.name} is too large to inflate (${entry.uncompressedSize} bytes)`);
-  }
   if (entry.uncompressedSize > (entry.compressedSize + 1) * MAX_DEFLATE_RATIO) throw invalid(`entry ${entry.name} declares an impossible size`);
-  const compressed = await source.read(dataOffset, entry.compressedSize);
-  let inflated: Uint8Array;
-  try {
-    inflated = inflateRawSync(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
-  } catch (e) {
-    throw invalid(`entry ${entry.name} does not inflate: ${(e as Error).message}`);
-  }
-  if (inflated.byteLength !== entry.uncompressedSize) throw invalid(`entry ${entry.name} inflates to the wrong size`);
-  return bufferSource(inflated);
+  return inflatingSource(source, { name: entry.name, dataOffset, compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize });
 }
