@@ -109,6 +109,8 @@ async function withMutation(bytes: Uint8Array, m: Mutation, check: (mutated: Uin
 }
 
 describe('readTorchCheckpoint on hostile input', () => {
+  // Thousands of property runs: a few seconds on an idle core, more on a loaded one.
+  jest.setTimeout(60_000);
   const small = smallCheckpoints();
 
   afterEach(() => {
