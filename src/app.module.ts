@@ -1,6 +1,7 @@
 import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { StorableTextPipe } from './http/storable-text.pipe';
 import { ServiceError } from './core/service-error';
 import type { AppConfig } from './infra/config/app-config';
 import { ConfigModule } from './infra/config/config.module';
@@ -46,6 +47,8 @@ export class AppModule {
         // In this order: the rate limit counts requests whose authentication fails as well.
         { provide: APP_GUARD, useExisting: RateLimitGuard },
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
+        // Global pipes run in this order: NUL characters first, then the DTO rules.
+        { provide: APP_PIPE, useClass: StorableTextPipe },
         {
           provide: APP_PIPE,
           useValue: new ValidationPipe({

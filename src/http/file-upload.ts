@@ -18,15 +18,20 @@ export interface ReceivedFileUpload<T> {
 export interface UploadFieldLimits {
   maxFieldBytes: number;
   maxFields: number;
+  /** Text fields that may also be sent as a (small) file part, e.g. `-F config=@config.json`. */
+  textFileFields?: readonly string[];
 }
+
+const DEFAULT_FIELD_LIMITS: UploadFieldLimits = { maxFieldBytes: 256 * 1024, maxFields: 20 };
 
 /**
  * Receives a multipart/form-data upload: the `file` part streams into `sink` as it arrives, the
  * text fields are collected. Controllers call this and hand plain values to their service.
  */
-export async function receiveFileUpload<T>(req: Request, sink: UploadSink<T>, limits: UploadFieldLimits = { maxFieldBytes: 256 * 1024, maxFields: 20 }): Promise<ReceivedFileUpload<T>> {
+export async function receiveFileUpload<T>(req: Request, sink: UploadSink<T>, limits: Partial<UploadFieldLimits> = {}): Promise<ReceivedFileUpload<T>> {
   const { fields, file } = await receiveMultipart<T>(req, {
     fileField: 'file',
+    ...DEFAULT_FIELD_LIMITS,
     ...limits,
     consume: (stream) => sink.stage(stream),
     release: (stored) => sink.discard(stored),

@@ -15,6 +15,19 @@ const GHN_GRAPHS = fixturesDir('ghn', 'graphs');
 const MAX_UPLOAD = 4 * 1024 * 1024;
 
 /** A two-node canonical graph: y = relu(x · fc.weightᵀ + fc.bias). */
+/** A valid graph whose input could never be allocated: [batch, 3, 2^31, 2^31]. */
+function hugeInputGraph(): Record<string, unknown> {
+  return {
+    format: 'weightsmith.graph/v1',
+    name: 'huge',
+    opset: 17,
+    inputs: [{ name: 'x', dtype: 'F32', shape: ['batch', 3, 2 ** 31, 2 ** 31] }],
+    outputs: [{ name: 'y', dtype: 'F32', shape: [] }],
+    initializers: [],
+    nodes: [{ opType: 'Relu', inputs: ['x'], outputs: ['y'] }],
+  };
+}
+
 function tinyGraph(): { nodes: Record<string, unknown>[] } & Record<string, unknown> {
   return {
     format: 'weightsmith.graph/v1',
@@ -109,8 +122,12 @@ describe(`architectures API (${databaseLabel()})`, () => {
       ['an unknown op', () => post({ graph: unknownOpGraph() }), 422, 'GRAPH_UNKNOWN_OP'],
       ['a graph missing fields', () => post({ graph: { format: 'weightsmith.graph/v1', nodes: 'x' } }), 422, 'GRAPH_INVALID'],
       ['a graph file that is not JSON', () => upload(Buffer.from('{ "format": '), 'graph.json'), 422, 'GRAPH_INVALID'],
-      ['a NUL character in the graph', () => post({ graph: { ...tinyGraph(), nodes: [{ ...tinyGraph().nodes[0], name: 'fc\u0000' }, tinyGraph().nodes[1]] } }), 422, 'GRAPH_INVALID'],
-      ['a NUL character in the name', () => post({ graph: tinyGraph(), name: 'tiny\u0000' }), 400, 'INVALID_FIELD'],
+      // A NUL anywhere in a JSON body is refused before the body is read (neither database stores one).
+      ['a NUL character in the graph', () => post({ graph: { ...tinyGraph(), nodes: [{ ...tinyGraph().nodes[0], name: 'fc\u0000' }, tinyGraph().nodes[1]] } }), 400, 'VALIDATION_FAILED'],
+      ['a NUL character in the graph file', () => upload(Buffer.from(JSON.stringify({ ...tinyGraph(), nodes: [{ ...tinyGraph().nodes[0], name: 'fc\u0000' }, tinyGraph().nodes[1]] })), 'tiny.json'), 400, 'VALIDATION_FAILED'],
+      ['a NUL character in the name', () => post({ graph: tinyGraph(), name: 'tiny\u0000' }), 400, 'VALIDATION_FAILED'],
+      ['an input of 2^31 x 2^31 pixels', () => post({ graph: hugeInputGraph() }), 422, 'GRAPH_INVALID'],
+      ['an input of 2^31 x 2^31 pixels as a file', () => upload(Buffer.from(JSON.stringify(hugeInputGraph())), 'huge.json'), 422, 'GRAPH_INVALID'],
       ['an invalid GHN graph', () => post({ ghnGraph: { builder: 'ghn3', nodes: [] } }), 422, 'GRAPH_INVALID'],
       ['a graph that is not an object', () => post({ graph: 'resnet' }), 400, 'VALIDATION_FAILED'],
       ['an unknown zoo model', () => post({ zoo: 'resnet51' }), 404, 'ZOO_UNKNOWN_MODEL'],

@@ -62,3 +62,42 @@ describe(`auth disabled explicitly (${databaseLabel()})`, () => {
     }
   });
 });
+
+describe(`the last admin key (${databaseLabel()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const keys = async (key?: string) => (await request(t.url).get('/v1/api-keys').set(auth(key)).expect(200)).body.items as { id: string; scopes: string[]; revokedAt: string | null }[];
+  const activeAdmins = async (key: string) => (await keys(key)).filter((k) => k.revokedAt === null && k.scopes.includes('admin'));
+  const newAdmin = async (by?: string) => (await request(t.url).post('/v1/api-keys').set(auth(by)).send({ name: 'admin', scopes: ['admin'] }).expect(201)).body as { id: string; key: string };
+
+  it('cannot revoke itself when it is the last one (409), and nobody is locked out', async () => {
+    const [bootstrap] = await keys();
+    const refused = await request(t.url).delete(`/v1/api-keys/${bootstrap.id}`).set(auth()).expect(409);
+    expect(refused.body).toMatchObject({ status: 409, code: 'API_KEY_LAST_ADMIN' });
+    expect((await keys())[0].revokedAt).toBeNull();
+
+    // With a second admin key, the first can go; then the second is the last one.
+    const second = await newAdmin();
+    await request(t.url).delete(`/v1/api-keys/${bootstrap.id}`).set(auth(second.key)).expect(200);
+    await request(t.url).get('/v1/api-keys').set(auth()).expect(401);
+    const last = await request(t.url).delete(`/v1/api-keys/${second.id}`).set(auth(second.key)).expect(409);
+    expect(last.body.code).toBe('API_KEY_LAST_ADMIN');
+    expect((await activeAdmins(second.key)).map((k) => k.id)).toEqual([second.id]);
+
+    // Two admins revoking each other at once: at most one succeeds, one admin key stays.
+    const third = await newAdmin(second.key);
+    const results = await Promise.all([
+      request(t.url).delete(`/v1/api-keys/${third.id}`).set(auth(second.key)),
+      request(t.url).delete(`/v1/api-keys/${second.id}`).set(auth(third.key)),
+    ]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    const survivor = results[0].status === 200 ? second.key : third.key;
+    expect(await activeAdmins(survivor)).toHaveLength(1);
+  });
+});

@@ -193,3 +193,49 @@ describe(`converted size limit (${databaseLabel()})`, () => {
     expect(answeredDuringUpload).toBeGreaterThan(0);
   });
 });
+
+describe(`text a database cannot store: NUL characters (${databaseLabel()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function expectNothingStored(): Promise<void> {
+    expect((await request(t.url).get('/v1/checkpoints').set(auth()).expect(200)).body.items).toEqual([]);
+    expect((await request(t.url).get('/v1/architectures').set(auth()).expect(200)).body.items).toEqual([]);
+    expect((await request(t.url).get('/v1/api-keys').set(auth()).expect(200)).body.items).toHaveLength(1);
+    expect(await storedBlobFiles(t.dataDir)).toEqual([]);
+    expect(await temporaryBlobFiles(t.dataDir)).toEqual([]);
+  }
+
+  it.each([
+    ['a query tag', () => request(t.url).get('/v1/checkpoints?tag=a%00b'), /query tag contains a NUL character/],
+    ['a query name', () => request(t.url).get('/v1/ghns').query({ name: 'g\u0000' }), /query name contains a NUL character/],
+    ['a path parameter', () => request(t.url).get('/v1/deployments/a%00b'), /path parameter name contains a NUL character/],
+    ['an API key name', () => request(t.url).post('/v1/api-keys').send({ name: 'ci\u0000', scopes: ['read'] }), /body name contains a NUL character/],
+  ])('refuses %s with 400 VALIDATION_FAILED', async (_label, send, message) => {
+    const res = await send().set(auth()).expect(400);
+    expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', detail: expect.stringMatching(message) });
+    await expectNothingStored();
+  });
+
+  const header = (name: string, metadata?: Record<string, string>) =>
+    rawSafetensors({ ...(metadata ? { __metadata__: metadata } : {}), [name]: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32([1]));
+
+  it.each<[string, Record<string, string>, () => Buffer, string, RegExp]>([
+    ['a checkpoint name', { name: 'resnet\u0000' }, () => smallCheckpoint(), 'INVALID_FIELD', /field "name" contains a NUL character/],
+    ['a tag', { tags: 'a,b\u0000' }, () => smallCheckpoint(), 'INVALID_FIELD', /field "tags" contains a NUL character/],
+    ['a metrics key (JSON escape)', { metrics: '{"top\\u00001": 0.7}' }, () => smallCheckpoint(), 'VALIDATION_FAILED', /metrics\["top\\u00001"\] \(key\) contains a NUL/],
+    ['a tensor name in the file', {}, () => header('conv\u0000.weight'), 'VALIDATION_FAILED', /manifest\[0\]\.name contains a NUL character/],
+    ['a metadata key in the file', {}, () => header('w', { 'k\u0000': 'v' }), 'VALIDATION_FAILED', /metadata\["k\\u0000"\] \(key\) contains a NUL/],
+  ])('refuses %s in an upload with 400 and stores no blob', async (_label, fields, file, code, message) => {
+    let req = request(t.url).post('/v1/checkpoints').set(auth());
+    for (const [k, v] of Object.entries(fields)) req = req.field(k, v);
+    const res = await req.attach('file', file(), 'w.safetensors').expect(400);
+    expect(res.body).toMatchObject({ code, detail: expect.stringMatching(message) });
+    await expectNothingStored();
+  });
+});

@@ -86,6 +86,32 @@ describe(`GHN models API (${databaseLabel()})`, () => {
     expect(weights).toMatchObject({ kind: 'ghn', originalFormat: 'safetensors', sha256: sha256Of(file) });
   });
 
+  it('takes the config as a file part too (curl -F config=@ghn.json), bounded like the text field', async () => {
+    const cfg = 'ppuda_ghn2_h32';
+    // Without its metadata the file alone would be read as GHN-2 mode: the attached config decides.
+    const res = await request(t.url)
+      .post('/v1/ghns')
+      .set(auth())
+      .field('name', `${cfg}-config-file`)
+      .attach('config', join(GHN_FIXTURES_DIR, `${cfg}.json`))
+      .attach('file', withoutMetadata(join(GHN_FIXTURES_DIR, `${cfg}.safetensors`)), `${cfg}.safetensors`)
+      .expect(201);
+    expect(res.body).toMatchObject({ name: `${cfg}-config-file`, config: fixtureConfigDocument(cfg) });
+    const before = await storedState();
+    const huge = await request(t.url)
+      .post('/v1/ghns')
+      .set(auth())
+      .attach('config', Buffer.from(`{"pad": "${'x'.repeat(300 * 1024)}"}`), 'big.json')
+      .attach('file', smallCheckpoint(), 'small.safetensors')
+      .expect(400);
+    expect(huge.body).toMatchObject({ code: 'INVALID_FIELD', detail: expect.stringMatching(/field config is longer than 262144 bytes/) });
+    const twice = await request(t.url).post('/v1/ghns').set(auth()).field('config', '{}').attach('config', Buffer.from('{}'), 'c.json').attach('file', smallCheckpoint(), 'small.safetensors').expect(400);
+    expect(twice.body).toMatchObject({ code: 'INVALID_FIELD', detail: 'field config was sent twice' });
+    const other = await request(t.url).post('/v1/ghns').set(auth()).attach('extra', Buffer.from('{}'), 'c.json').attach('file', smallCheckpoint(), 'small.safetensors').expect(400);
+    expect(other.body.code).toBe('MULTIPART_INVALID');
+    expect(await storedState()).toEqual(before);
+  });
+
   it("uses a safetensors file's own config, else infers it from the tensors", async () => {
     // The fixtures' safetensors carry their constructor config in the header metadata.
     const own = await upload(join(GHN_FIXTURES_DIR, 'ppuda_ghn2_h32.safetensors'), { name: 'ppuda-own' }).expect(201);

@@ -180,6 +180,15 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
       const res = await inferJson(model, body);
       expect({ label, status: res.status, body: res.body }).toEqual({ label, status, body: { error: expect.stringMatching(message) } });
     }
+    // A shape no request could carry is refused before anything is allocated for it (was a 500).
+    const huge = [1e12, ...INPUT_SHAPE];
+    const hugeJson = await inferJson('squeezenet-ort', { inputs: [{ name: 'input', shape: huge, datatype: 'FP32', data: [1] }] }).expect(400);
+    expect(hugeJson.body).toEqual({ error: expect.stringMatching(/shape \[1000000000000, 3, 224, 224\] has more than 2147483647 elements/) });
+    const hugeHeader = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: huge, datatype: 'FP32', parameters: { binary_data_size: 4 } }] }));
+    const hugeBinary = await inferBinary('squeezenet-ort', { body: Buffer.concat([hugeHeader, Buffer.alloc(4)]), headerLength: hugeHeader.length }).expect(400);
+    expect(JSON.parse((hugeBinary.body as Buffer).toString())).toEqual({ error: expect.stringMatching(/has more than 2147483647 elements/) });
+    const wide = await inferJson('squeezenet-ort', { inputs: [{ name: 'input', shape: [8, 3, 4096, 4096], datatype: 'FP32', data: [1] }] }).expect(400);
+    expect(wide.body).toEqual({ error: expect.stringMatching(/has 402653184 elements, more than the \d+-byte request can carry/) });
     const tooBig = await inferBinary('squeezenet-ort', binaryRequest(new Float32Array(9 * MiB / 4), 1)).expect(413);
     expect(JSON.parse((tooBig.body as Buffer).toString())).toEqual({ error: expect.stringMatching(/exceeds the infer route's limit/) });
     // The /v1 JSON limit (1 MiB) still holds elsewhere.

@@ -47,6 +47,8 @@ describe('summarizeGraph', () => {
     expect(Object.keys(s.opHistogram)).toEqual(Object.keys(s.opHistogram).sort());
     expect(s.inputs).toEqual([{ name: 'input', dtype: 'F32', shape: [1, 3, 224, 224] }]);
     expect(s.outputs).toEqual([{ name: 'logits', dtype: 'F32', shape: [1, 1000] }]);
+    // Initializers count too: layer4's 512 x 512 x 3 x 3 convolution weights outgrow every activation.
+    expect(s.largestValue?.elements).toBe(512 * 512 * 3 * 3);
   });
 
   it('scales with the batch of inputShape', () => {

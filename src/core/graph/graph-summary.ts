@@ -27,6 +27,8 @@ export interface GraphSummary {
   flopsUnknownNodes: number;
   /** Graph inputs with the concrete shapes used. */
   inputs: ValueInfo[];
+  /** The value (input, initializer or node output) with the most elements at the concrete shape; null when none is known. */
+  largestValue: { name: string; elements: number } | null;
   /** Graph outputs with inferred shapes (declared ones where inference failed). */
   outputs: ValueInfo[];
 }
@@ -81,9 +83,19 @@ export function summarizeGraph(g: ArchitectureGraph, opts: GraphSummaryOptions =
     macs,
     flops: 2 * macs + other,
     flopsUnknownNodes,
+    largestValue: largestOf(values),
     inputs: g.inputs.map(concrete),
     outputs: g.outputs.map(concrete),
   };
+}
+
+function largestOf(values: Map<string, Inferred>): { name: string; elements: number } | null {
+  let largest: { name: string; elements: number } | null = null;
+  for (const [name, v] of values) {
+    const elements = numElements(v.shape);
+    if (!largest || elements > largest.elements) largest = { name, elements };
+  }
+  return largest;
 }
 
 interface NodeCost {

@@ -109,6 +109,21 @@ describe('validateGraph', () => {
     expect(() => validateGraph(g)).not.toThrow();
   });
 
+  it.each<[string, (g: ArchitectureGraph) => void, string]>([
+    ['an input of 2^31 x 2^31 pixels', (g) => (g.inputs[0].shape = ['batch', 3, 2 ** 31, 2 ** 31]), '$.inputs[0].shape'],
+    ['an input over 2^31 - 1 elements in all', (g) => (g.inputs[0].shape = ['batch', 3, 40_000, 40_000]), '$.inputs[0].shape'],
+    ['an output dim over the limit', (g) => (g.outputs[0].shape = ['batch', 2 ** 31]), '$.outputs[0].shape'],
+    ['a valueInfo over the limit', (g) => (g.valueInfo![0].shape = ['batch', 4, 65_536, 65_536]), '$.valueInfo[0].shape'],
+    ['an initializer over the limit', (g) => (g.initializers[7].shape = [2 ** 20, 2 ** 20]), '$.initializers[7].shape'],
+  ])('rejects %s (one tensor must fit one allocation)', (_what, mutate, path) => {
+    const g = cloneGraph(tinyCnn());
+    mutate(g);
+    const e = errorOf(() => validateGraph(g));
+    expect(e.code).toBe('GRAPH_INVALID');
+    expect(e.message).toMatch(/exceeds 2147483647, the limit of one tensor/);
+    expect(e.details).toMatchObject({ path, limit: 2 ** 31 - 1 });
+  });
+
   describe('shape checks', () => {
     it.each<[string, (g: ArchitectureGraph) => void, RegExp]>([
       ['Conv channels', (g) => (g.inputs[0].shape = ['batch', 5, 8, 8]), /5 channels .* expects 3/],

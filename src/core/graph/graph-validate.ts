@@ -1,4 +1,5 @@
 import { CoreError } from '../errors';
+import { boundedElementCount, MAX_TENSOR_ELEMENTS } from '../tensor/tensor-size';
 import { isKnownOp } from './graph-ops';
 import { checkGraphShapes } from './graph-validate-shapes';
 import type { ArchitectureGraph, GraphNode } from './ir';
@@ -60,8 +61,32 @@ export function validateGraph(g: ArchitectureGraph): void {
     if (outputNames.has(v.name)) throw graphInvalid(`graph output "${v.name}" is listed twice`, { path, value: v.name });
     outputNames.add(v.name);
   });
+  checkTensorSizes(g);
   topologicalOrder(g);
   checkGraphShapes(g);
+}
+
+/**
+ * Every declared tensor (graph inputs and outputs, `valueInfo`, initializers) fits one allocation:
+ * no dim and no element count (symbolic dims counted as 1) over MAX_TENSOR_ELEMENTS. A graph that
+ * breaks this could be stored but never run.
+ */
+function checkTensorSizes(g: ArchitectureGraph): void {
+  const lists: [string, readonly { name: string; shape: readonly (number | string)[] }[]][] = [
+    ['inputs', g.inputs],
+    ['outputs', g.outputs],
+    ['valueInfo', g.valueInfo ?? []],
+    ['initializers', g.initializers],
+  ];
+  for (const [key, list] of lists) {
+    list.forEach((v, i) => {
+      if (boundedElementCount(v.shape) !== null) return;
+      throw graphInvalid(
+        `${key} "${v.name}" has shape [${v.shape.join(', ')}]: a dim or the element count exceeds ${MAX_TENSOR_ELEMENTS}, the limit of one tensor`,
+        { path: `$.${key}[${i}].shape`, limit: MAX_TENSOR_ELEMENTS },
+      );
+    });
+  }
 }
 
 /**

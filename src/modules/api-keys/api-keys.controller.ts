@@ -40,9 +40,10 @@ export class ApiKeysController {
     return { items: (await this.keys.list()).map(toDto) };
   }
 
+  /** Revokes a key; 409 API_KEY_LAST_ADMIN for the last active admin key (create another admin key first). */
   @Delete(':id')
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiProblems(400, 404)
+  @ApiProblems(400, 404, 409)
   async revokeApiKey(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {
     return toDto(await this.keys.revoke(id));
   }

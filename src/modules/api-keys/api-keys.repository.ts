@@ -52,10 +52,20 @@ export class ApiKeysRepository {
     return (await this.prisma.client.apiKey.findMany({ orderBy: { createdAt: 'asc' } })).map(toApiKey);
   }
 
-  async revoke(id: string): Promise<ApiKey | null> {
-    const res = await this.prisma.client.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
-    if (res.count === 0) return null;
-    const row = await this.prisma.client.apiKey.findUnique({ where: { id } });
-    return row ? toApiKey(row) : null;
+  /**
+   * Revokes an active key, unless it is the last active key with the admin scope: revocations run
+   * one at a time under a database-wide lock, so two admins revoking each other cannot both succeed.
+   */
+  async revoke(id: string): Promise<ApiKey | 'not-found' | 'last-admin'> {
+    return this.prisma.client.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('weightsmith:api-key-revocation'))`;
+      const key = await tx.apiKey.findFirst({ where: { id, revokedAt: null } });
+      if (!key) return 'not-found';
+      if (key.scopes.includes('admin')) {
+        const otherAdmins = await tx.apiKey.count({ where: { id: { not: id }, revokedAt: null, scopes: { has: 'admin' } } });
+        if (otherAdmins === 0) return 'last-admin';
+      }
+      return toApiKey(await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } }));
+    });
   }
 }

@@ -68,9 +68,13 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return this.repository.list();
   }
 
+  /** Revokes a key; the last active admin key cannot be revoked (409 API_KEY_LAST_ADMIN): nobody could manage keys after it. */
   async revoke(id: string): Promise<ApiKey> {
     const revoked = await this.repository.revoke(id);
-    if (!revoked) throw new ServiceError('API_KEY_NOT_FOUND', `API key ${id} does not exist or is already revoked`);
+    if (revoked === 'not-found') throw new ServiceError('API_KEY_NOT_FOUND', `API key ${id} does not exist or is already revoked`);
+    if (revoked === 'last-admin') {
+      throw new ServiceError('API_KEY_LAST_ADMIN', `API key ${id} is the last active key with the admin scope; create another admin key before revoking it`);
+    }
     this.cache.clear();
     return revoked;
   }

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseGhnGraphJson } from '../../core/graph/ghn';
 import { fixturesDir } from '../../core/testing/fixtures';
 import { ServiceError } from '../../core/service-error';
-import { draftFromGhnGraphJson, draftFromUpload, draftFromZoo, ghnGraphContentHash, requireExactlyOneSource } from './architecture-drafts';
+import { toGraphJson } from '../../core/graph/graph-json';
+import { tinyCnn } from '../../core/graph/testing-graphs';
+import { draftFromGhnGraphJson, draftFromGraphJson, draftFromUpload, draftFromZoo, ghnGraphContentHash, requireExactlyOneSource } from './architecture-drafts';
 
 const ghnFixture = (builder: string, arch: string): Record<string, unknown> =>
   JSON.parse(readFileSync(fixturesDir('ghn', 'graphs', builder, `${arch}.json`), 'utf8'));
@@ -23,6 +25,16 @@ describe('architecture drafts', () => {
     expect(draft).toMatchObject({ name: 'tiny_mlp', source: 'ghn-graph', executable: false, graph: null });
     expect(draft.summary).toMatchObject({ parameterCount: null, macs: null, nodeCount: 8, opHistogram: { input: 1, conv: 3, bias: 3, ln: 1 } });
     expect(draft.summary.inputs).toEqual([{ name: 'input', dtype: 'F32', shape: ['batch', 64] }]);
+  });
+
+  it('refuses a graph whose inferred values could never be allocated, even when its declared ones can', () => {
+    const graph = toGraphJson(tinyCnn());
+    expect(draftFromGraphJson(graph).summary.parameterCount).toBeGreaterThan(0);
+    // The input holds 1.9e9 elements (under 2^31 - 1); the 4-channel convolution's output 2.5e9.
+    const wide = { ...graph, inputs: [{ name: 'input', dtype: 'F32' as const, shape: ['batch', 3, 25_000, 25_000] }], valueInfo: [] };
+    expect(() => draftFromGraphJson(wide)).toThrow(
+      expect.objectContaining({ code: 'GRAPH_INVALID', message: expect.stringMatching(/has 2500000000 elements at batch size 1, more than 2147483647/) }),
+    );
   });
 
   it('tells JSON uploads (even with a byte-order mark) from ONNX', () => {

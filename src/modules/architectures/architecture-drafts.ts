@@ -9,6 +9,7 @@ import type { ArchitectureGraph } from '../../core/graph/ir';
 import { importOnnxGraph } from '../../core/graph/onnx-import';
 import { buildZooModel, zooFamily, type ZooOptions } from '../../core/graph/zoo';
 import { ServiceError } from '../../core/service-error';
+import { MAX_TENSOR_ELEMENTS } from '../../core/tensor/tensor-size';
 import type { ArchitectureSource, ArchitectureSummary, NewArchitecture } from './architecture.types';
 
 const utf8 = new TextDecoder('utf-8'); // drops a leading byte-order mark
@@ -97,6 +98,14 @@ function draftFromGraph(graph: ArchitectureGraph, source: ArchitectureSource, na
 
 function summaryOf(graph: ArchitectureGraph): ArchitectureSummary {
   const s = summarizeGraph(graph);
+  // Declared shapes are bounded by validateGraph; an inferred one over the bound could never run either.
+  if (s.largestValue && s.largestValue.elements > MAX_TENSOR_ELEMENTS) {
+    const { name, elements } = s.largestValue;
+    throw new CoreError('GRAPH_INVALID', `the value "${name}" has ${elements} elements at batch size 1, more than ${MAX_TENSOR_ELEMENTS}, the limit of one tensor`, {
+      value: name,
+      limit: MAX_TENSOR_ELEMENTS,
+    });
+  }
   // Declared shapes keep symbolic dims (`batch`); inferred ones (at batch 1) fill undeclared outputs.
   const outputs = graph.outputs.map((v, i) => (v.shape.length === 0 && s.outputs[i] ? s.outputs[i] : v));
   return {

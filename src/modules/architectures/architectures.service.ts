@@ -10,6 +10,7 @@ import { describeReferences, referenceDetails, ReferenceRegistry } from '../../i
 import { ScratchSpace, type SpooledFile } from '../../infra/scratch/scratch-space';
 import type { Cursor } from '../../http/pagination';
 import { ServiceError } from '../../core/service-error';
+import { findNulCharacter, nulCharacterMessage } from '../../core/storable-text';
 import { draftFromGhnGraphJson, draftFromGraphJson, draftFromUpload, draftFromZoo, requireExactlyOneSource } from './architecture-drafts';
 import type { Architecture, ArchitectureFilter, ArchitectureGraphs, NewArchitecture } from './architecture.types';
 import { ArchitectureViewsService } from './architecture-views.service';
@@ -152,6 +153,9 @@ export class ArchitecturesService {
   }
 
   private async store(draft: NewArchitecture): Promise<CreatedArchitecture> {
+    // Names read from a graph (an ONNX node's, a tensor's) are stored as text: a NUL cannot be.
+    const nul = findNulCharacter(draft);
+    if (nul !== null) throw new ServiceError('VALIDATION_FAILED', nulCharacterMessage(`the architecture's ${nul}`), { field: nul });
     const result = await this.repository.createOrFind(draft);
     if (result.created) {
       const a = result.architecture;

@@ -157,3 +157,67 @@ describe('CheckpointsService: computed checkpoints', () => {
     expect(await staged()).toEqual([]);
   }, 60_000);
 });
+
+/** Publishes the blob, then fails to write the row (as a database error inside the transaction would). */
+class FailingRepository {
+  removed: string[] = [];
+  async create(_input: NewCheckpoint, publish: () => Promise<void>): Promise<Checkpoint> {
+    await publish();
+    throw new Error('insert failed');
+  }
+  async removeIfUnrecorded(sha256: string, removeBlob: (sha256: string) => Promise<void>): Promise<boolean> {
+    this.removed.push(sha256);
+    await removeBlob(sha256);
+    return true;
+  }
+}
+
+describe('CheckpointsService: bytes whose record fails', () => {
+  let root: string;
+  let store: FsBlobStore;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ws-record-'));
+    store = new FsBlobStore(join(root, 'blobs'));
+    await store.init();
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const service = (repository: object): CheckpointsService =>
+    new CheckpointsService(
+      repository as unknown as CheckpointsRepository,
+      { uploadedBytes: { inc: () => undefined } } as unknown as Metrics,
+      new ReferenceRegistry(),
+      store,
+      { limits: { maxUploadBytes: 1 << 30, maxHeaderBytes: 1 << 20 } } as AppConfig,
+      { exists: async () => true } as unknown as ArchitecturesService,
+    );
+  const storedBlobs = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for await (const sha of store.list()) found.push(sha);
+    return found;
+  };
+
+  it('removes published bytes at once when the record cannot be written', async () => {
+    const repository = new FailingRepository();
+    await expect(service(repository).storeComputed({ name: 'c', kind: 'initialization', tensors: tensors() })).rejects.toThrow('insert failed');
+    expect(repository.removed).toHaveLength(1);
+    expect(await storedBlobs()).toEqual([]);
+    expect(await readdir(join(root, 'blobs', 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a tensor name with a NUL character before anything is published', async () => {
+    const repository = new FakeRepository();
+    const named = tensors().map((t, i) => (i === 1 ? { ...t, name: 'b\u0000' } : t));
+    await expect(service(repository).storeComputed({ name: 'c', kind: 'initialization', tensors: named })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/manifest\[1\]\.name contains a NUL character/),
+    });
+    expect(repository.created).toEqual([]);
+    expect(await storedBlobs()).toEqual([]);
+  });
+});

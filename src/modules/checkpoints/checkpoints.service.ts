@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { writeTensorSetAsSafetensors } from '../../core/formats/open-checkpoint';
 import { readSafetensorsHeader } from '../../core/formats/safetensors';
 import { ServiceError } from '../../core/service-error';
+import { findNulCharacter, nulCharacterMessage } from '../../core/storable-text';
 import type { BlobStore, StagedBlob } from '../../core/storage/blob-store.port';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
@@ -215,16 +216,39 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     }
   }
 
-  /** Publishes the staged bytes and records the checkpoint (one transaction, per-blob lock). */
+  /**
+   * Publishes the staged bytes and records the checkpoint (one transaction, per-blob lock). Text the
+   * database cannot store (a NUL in a name, tag, metrics or metadata key, tensor name) is refused
+   * first; when the record still fails after publishing, the bytes are removed at once unless
+   * another checkpoint records them.
+   */
   private async record(input: NewCheckpoint, staged: StagedBlob, cleanup: Set<StagedBlob>, signal?: AbortSignal): Promise<Checkpoint> {
-    const checkpoint = await this.repository.create(input, async () => {
-      // Last look before anything is published: a cancelled job stores nothing.
-      signal?.throwIfAborted();
-      await this.blobs.commit(staged);
-      cleanup.delete(staged);
-    });
+    const nul = findNulCharacter(input);
+    if (nul !== null) throw new ServiceError('VALIDATION_FAILED', nulCharacterMessage(`the checkpoint's ${nul}`), { field: nul });
+    let published = false;
+    const checkpoint = await this.repository
+      .create(input, async () => {
+        // Last look before anything is published: a cancelled job stores nothing.
+        signal?.throwIfAborted();
+        await this.blobs.commit(staged);
+        published = true;
+        cleanup.delete(staged);
+      })
+      .catch(async (e: unknown) => {
+        if (published) await this.removeUnrecorded(input.sha256);
+        throw e;
+      });
     this.logger.log({ msg: 'checkpoint stored', id: checkpoint.id, kind: checkpoint.kind, sha256: checkpoint.sha256, bytes: checkpoint.sizeBytes, tensors: checkpoint.tensorCount });
     return checkpoint;
+  }
+
+  /** Removes published bytes whose record was not written (the start-up sweep would, later). */
+  private async removeUnrecorded(sha256: string): Promise<void> {
+    try {
+      if (await this.repository.removeIfUnrecorded(sha256, (s) => this.blobs.delete(s))) this.logger.warn({ msg: 'removed a blob whose record failed', sha256 });
+    } catch (e) {
+      this.logger.error({ msg: 'could not remove a blob whose record failed; the next start removes it', sha256, error: (e as Error).message });
+    }
   }
 
   async get(id: string): Promise<Checkpoint> {

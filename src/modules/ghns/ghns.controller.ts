@@ -17,7 +17,7 @@ export class GhnsController {
 
   /**
    * Registers a GHN from an official checkpoint (multipart field `file`), stored as a checkpoint of
-   * kind `ghn`. 422 GHN_INVALID when its config (given, stored in the file, or inferred) does not
+   * kind `ghn`; the optional `config` JSON is a text field or a file part of at most 256 KiB. 422 GHN_INVALID when its config (given, stored in the file, or inferred) does not
    * describe exactly its tensors; 409 GHN_NAME_TAKEN for a name in use. Nothing is stored on failure.
    */
   @Post()
@@ -26,7 +26,12 @@ export class GhnsController {
   @ApiCreatedResponse({ type: GhnDto })
   @ApiProblems(400, 409, 413, 415, 422)
   async createGhn(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<GhnDto> {
-    const { file, fields } = await receiveFileUpload(req, { stage: (s) => this.ghns.stageUpload(s), discard: (f) => this.ghns.discardUpload(f) });
+    // `config` may be a text field or a small file part (`-F config=@ghn.json`), read the same way.
+    const { file, fields } = await receiveFileUpload(
+      req,
+      { stage: (s) => this.ghns.stageUpload(s), discard: (f) => this.ghns.discardUpload(f) },
+      { textFileFields: ['config'] },
+    );
     if (!file) throw new ServiceError('FILE_MISSING', 'no file: send the GHN checkpoint in the multipart field `file`');
     const ghn = await this.ghns.upload({ file: file.stored, filename: file.filename, fields });
     res.setHeader('Location', `/v1/ghns/${ghn.id}`);

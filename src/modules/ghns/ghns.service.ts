@@ -10,6 +10,7 @@ import { CheckpointReader } from '../checkpoints/checkpoint-reader';
 import type { Checkpoint } from '../checkpoints/checkpoint.types';
 import { CheckpointsService, type ReceivedUpload, type StagedUpload, type UploadContext } from '../checkpoints/checkpoints.service';
 import { ServiceError } from '../../core/service-error';
+import { findNulCharacter, nulCharacterMessage } from '../../core/storable-text';
 import { GhnCache } from './ghn-cache';
 import { checkGhnTensors, chooseGhnConfig, hasTopLevelCentrality, toGhnConfigDocument } from './ghn-config-document';
 import { GHN_CHECKPOINT_KIND, type GhnFilter, type GhnModel, type NewGhnModel } from './ghn.types';
@@ -88,12 +89,16 @@ export class GhnsService implements OnModuleInit, OnModuleDestroy {
     if (taken) throw ghnNameTaken(upload.name, taken.id);
     const { config, origin } = chooseGhnConfig(fields.config, ingested.metadata, ingested.manifest);
     checkGhnTensors(ingested.manifest, config, origin);
-    return {
+    const draft: GhnDraft = {
       name: upload.name,
       config: toGhnConfigDocument(config, hasTopLevelCentrality(ingested.manifest)),
       source: 'upload',
       sourceSha256: upload.sourceSha256,
     };
+    // Refused here, before the weights are stored, rather than by the database after.
+    const nul = findNulCharacter(draft.config, 'config');
+    if (nul !== null) throw new ServiceError('VALIDATION_FAILED', nulCharacterMessage(nul), { field: nul });
+    return draft;
   }
 
   async get(id: string): Promise<GhnModel> {

@@ -100,15 +100,18 @@ export class ModelLoader {
     const instance = await created.catch((e: unknown) => {
       throw e instanceof CoreError && e.code === 'GRAPH_UNKNOWN_OP' ? invalidModel(e.message, e.details) : e;
     });
-    const trial = trialInputs(signature);
-    if (trial) {
-      // One run at load time: a model that cannot run fails here (422), and the first request
-      // does not pay for tracing (tfjs) or lazy initialisation (onnxruntime).
-      await instance.run(trial).catch((e: unknown) => {
+    // One run at load time: a model that cannot run fails here (422), and the first request
+    // does not pay for tracing (tfjs) or lazy initialisation (onnxruntime). Inputs too large to
+    // allocate fail the same way.
+    await Promise.resolve()
+      .then(() => {
+        const trial = trialInputs(signature);
+        return trial ? instance.run(trial) : undefined;
+      })
+      .catch((e: unknown) => {
         instance.dispose();
         throw invalidModel(`the model failed a trial run: ${(e as Error).message}`);
       });
-    }
     const name = input.name;
     const batcher = new DynamicBatcher({
       maxBatchSize: batching.maxBatchSize,

@@ -72,6 +72,21 @@ describe('decodeInferRequest + checkRequestInputs', () => {
     expect(() => decodeInferRequest(body, headerLength)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringMatching(message) }));
   });
 
+  it('refuses a shape the request cannot carry before allocating for it, JSON or binary, parsed or raw', () => {
+    const huge = [1e12, 3, 224, 224];
+    expect(() => decodeInferRequest(json(inputOf([1], huge)), undefined)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/shape \[1000000000000, 3, 224, 224\] has more than 2147483647 elements/) }),
+    );
+    expect(() => decodeInferRequest(inputOf([1], huge), undefined)).toThrow(/more than 2147483647 elements, the limit of one tensor/);
+    const binary = binaryBody({ inputs: [{ name: 'input', shape: huge, datatype: 'FP32', parameters: { binary_data_size: 4 } }] }, new Uint8Array(4));
+    expect(() => decodeInferRequest(binary.body, binary.headerLength)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/more than 2147483647 elements/) }));
+    // Within the tensor limit but more values than the body has bytes.
+    const big = json(inputOf([1], [1, 3, 4096, 4096]));
+    expect(() => decodeInferRequest(big, undefined)).toThrow(new RegExp(`has 50331648 elements, more than the ${big.length}-byte request can carry`));
+    // A parsed body has no byte count: the values are counted before the tensor is allocated.
+    expect(() => decodeInferRequest(inputOf([1], [1, 3, 4096, 4096]), undefined)).toThrow(/data has 1 values, shape \[1, 3, 4096, 4096\] needs 50331648/);
+  });
+
   it('rejects binary sizes that do not match the shape or the bytes that follow', () => {
     const header = { inputs: [{ name: 'input', shape: [1, 3, 2, 2], datatype: 'FP32', parameters: { binary_data_size: 40 } }] };
     expect(() => decodeInferRequest(...(Object.values(binaryBody(header, new Uint8Array(40))) as [Buffer, string]))).toThrow(/binary_data_size is 40 bytes, FP32 \[1, 3, 2, 2\] needs 48/);

@@ -1,4 +1,5 @@
 import type { HostTensor } from '../../core/runtime';
+import { boundedElementCount, MAX_TENSOR_ELEMENTS } from '../../core/tensor/tensor-size';
 import type { ModelSignature, RequestInput } from './model-signature';
 import { datatypeOf, dtypeOfDatatype, invalid, tensorBytes, tensorFromBinary, tensorFromJson, tensorToJson } from './oip-tensors';
 
@@ -32,11 +33,22 @@ function optionalParameters(value: unknown, where: string): Json {
   return value;
 }
 
-function parseShape(value: unknown, where: string): number[] {
+/**
+ * A shape: at most MAX_RANK non-negative integer dims, at most MAX_TENSOR_ELEMENTS elements, and no
+ * more elements than the request has bytes (each value, JSON or binary, takes at least one): a
+ * shape that the request cannot carry is refused before anything is allocated for it.
+ */
+function parseShape(value: unknown, where: string, bodyBytes: number | undefined): number[] {
   if (!Array.isArray(value) || value.length > MAX_RANK || !value.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw invalid(`${where}: shape must be an array of at most ${MAX_RANK} non-negative integers`);
   }
-  return value as number[];
+  const shape = value as number[];
+  const count = boundedElementCount(shape);
+  if (count === null) throw invalid(`${where}: shape [${shape.join(', ')}] has more than ${MAX_TENSOR_ELEMENTS} elements, the limit of one tensor`);
+  if (bodyBytes !== undefined && count > bodyBytes) {
+    throw invalid(`${where}: shape [${shape.join(', ')}] has ${count} elements, more than the ${bodyBytes}-byte request can carry`);
+  }
+  return shape;
 }
 
 /** Splits the body into the JSON header and the binary tensor data that follows it. */
@@ -80,7 +92,7 @@ export function decodeInferRequest(body: Buffer | Json, headerLength: string | u
     const where = `input '${raw.name}'`;
     if (typeof raw.datatype !== 'string') throw invalid(`${where}: datatype must be a string such as FP32`);
     const dtype = dtypeOfDatatype(raw.datatype, where);
-    const shape = parseShape(raw.shape, where);
+    const shape = parseShape(raw.shape, where, Buffer.isBuffer(body) ? body.length : undefined);
     const size = optionalParameters(raw.parameters, where).binary_data_size;
     if (size === undefined) {
       return { name: raw.name, datatype: raw.datatype, tensor: tensorFromJson(raw.name, raw.datatype, dtype, shape, raw.data) };

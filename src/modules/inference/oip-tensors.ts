@@ -86,36 +86,45 @@ function allocate(dtype: Dtype, n: number): HostTensorData {
   }
 }
 
+/** The number of values in nested `data` (refusing nesting deeper than MAX_NESTING). */
+function countValues(data: unknown[], where: string): number {
+  let count = 0;
+  const visit = (values: unknown[], depth: number): void => {
+    if (depth > MAX_NESTING) throw invalid(`${where}: data is nested more than ${MAX_NESTING} levels deep`);
+    for (const v of values) {
+      if (Array.isArray(v)) visit(v, depth + 1);
+      else count++;
+    }
+  };
+  visit(data, 1);
+  return count;
+}
+
 /**
  * A tensor from JSON `data`: row-major values, flat or nested (the protocol allows both). The
- * element count must equal the shape's; each value must fit the datatype (no silent coercion).
+ * element count must equal the shape's, and is checked before the tensor is allocated; each value
+ * must fit the datatype (no silent coercion).
  */
 export function tensorFromJson(name: string, datatype: string, dtype: Dtype, shape: readonly number[], data: unknown): HostTensor {
   const where = `input '${name}'`;
   if (!Array.isArray(data)) throw invalid(`${where}: data must be an array of ${datatype} values`);
   const expected = numElements(shape);
+  const count = countValues(data, where);
+  if (count !== expected) throw invalid(`${where}: data has ${count} values, shape [${shape.join(', ')}] needs ${expected}`);
   const out = allocate(dtype, expected);
   const write = writerFor(dtype);
-  let count = 0;
-  let bad: unknown = undefined;
-  let badSeen = false;
-  const visit = (values: unknown[], depth: number): void => {
-    if (depth > MAX_NESTING) throw invalid(`${where}: data is nested more than ${MAX_NESTING} levels deep`);
+  let index = 0;
+  const fill = (values: unknown[]): void => {
     for (const v of values) {
       if (Array.isArray(v)) {
-        visit(v, depth + 1);
+        fill(v);
         continue;
       }
-      if (count < expected && !write(out, count, v) && !badSeen) {
-        badSeen = true;
-        bad = v;
-      }
-      count++;
+      if (!write(out, index, v)) throw invalid(`${where}: ${JSON.stringify(v) ?? String(v)} is not a valid ${datatype} value`);
+      index++;
     }
   };
-  visit(data, 1);
-  if (count !== expected) throw invalid(`${where}: data has ${count} values, shape [${shape.join(', ')}] needs ${expected}`);
-  if (badSeen) throw invalid(`${where}: ${JSON.stringify(bad) ?? String(bad)} is not a valid ${datatype} value`);
+  fill(data);
   return { dtype, shape: [...shape], data: out };
 }
 

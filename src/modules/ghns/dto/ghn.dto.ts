@@ -52,7 +52,7 @@ export class UploadGhnDto {
   @ApiPropertyOptional({ description: 'Unique name; defaults to the file name without extension' }) name?: string;
   @ApiPropertyOptional({
     description:
-      "JSON config, {impl, graph_builder, ctor_config} as in the fixtures' ghn/<cfg>.json. Default: the file's own `config` entry, else inferred from the tensor names and shapes",
+      "JSON config, {impl, graph_builder, ctor_config} as in the fixtures' ghn/<cfg>.json, as a text field or a file part (`-F config=@ghn.json`, at most 256 KiB). Default: the file's own `config` entry, else inferred from the tensor names and shapes",
     example: '{"impl":"ghn3","graph_builder":"ghn3","ctor_config":{"hid":64,"max_shape":[64,64,16,16],"num_classes":1000,"layers":3}}',
   })
   config?: string;
