@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { requestIdMiddleware } from './http/request-id.middleware';
 import { ProblemDto } from './http/dto/problem.dto';
+import { finishOpenApiDocument } from './http/openapi-document';
 import type { AppConfig } from './infra/config/app-config';
 import { Metrics } from './infra/metrics/metrics';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
@@ -28,13 +29,16 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Neural-network weights over HTTP: checkpoints (safetensors, streamed, content-addressed), jobs, and — in later versions — GHN-predicted initializations, model soups, PAPA and sparsity. Errors use one problem-details envelope with a stable `code`.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (ws_...)' })
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    // API keys are opaque strings (ws_...), not JWTs: no bearerFormat.
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: undefined, description: 'API key (ws_...)' })
+    .addServer('/', 'The server that serves this document')
     .build();
   const doc = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller: string, method: string) => method,
     extraModels: [ProblemDto],
   });
-  return sortKeys(doc) as OpenAPIObject;
+  return sortKeys(finishOpenApiDocument(doc)) as OpenAPIObject;
 }
 
 /**
@@ -47,6 +51,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Op
   app.disable('x-powered-by');
   // Which proxies' X-Forwarded-For to believe for req.ip (the rate limit's client address).
   app.set('trust proxy', config.trustProxy);
+  // Only the routes that serve bytes send an ETag (the sha256, documented there); Express's body-hash
+  // ETag on every JSON answer would be an undocumented header and a 304 no client asked for.
+  app.set('etag', false);
   app.use(requestIdMiddleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();

@@ -7,11 +7,22 @@ const DESCRIPTIONS: Record<number, string> = {
   422: 'Invalid content', 429: 'Rate limited',
 };
 
+/** Headers some problem responses carry. */
+const HEADERS: Record<number, Record<string, { description: string; schema: { type: 'string' | 'integer' } }>> = {
+  416: { 'Content-Range': { description: '`bytes */<size>`: the size of the representation', schema: { type: 'string' } } },
+  429: { 'Retry-After': { description: 'Seconds until a request would be admitted', schema: { type: 'integer' } } },
+};
+
 /** Documents the problem-details responses a route can give. */
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ...[401, 403, 429, ...statuses].map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } }),
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status] ?? 'Error',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } },
+        ...(HEADERS[status] ? { headers: HEADERS[status] } : {}),
+      }),
     ),
   );
 }

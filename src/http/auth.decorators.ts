@@ -1,4 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
+import { PUBLIC_OPERATION_EXTENSION } from './openapi-document';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -6,8 +8,9 @@ export type Scope = (typeof SCOPES)[number];
 export const PUBLIC_ROUTE = 'weightsmith:public';
 export const REQUIRED_SCOPE = 'weightsmith:scope';
 
-/** No API key needed (health, metrics, docs). */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
+/** No API key needed (health, metrics, docs); the OpenAPI document says `security: []` for it. */
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(PUBLIC_ROUTE, true), ApiExtension(PUBLIC_OPERATION_EXTENSION, true)) as MethodDecorator & ClassDecorator;
 
 /** Overrides the default scope (GET/HEAD need `read`, other methods `write`). */
 export const RequireScope = (scope: Scope): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_SCOPE, scope);

@@ -106,7 +106,7 @@ describe(`architectures API (${databaseLabel()})`, () => {
 
   const post = (body: unknown) => request(t.url).post('/v1/architectures').set(auth()).send(body as object);
   const upload = (file: Buffer | string, filename = 'model.onnx', fields: Record<string, string> = {}) => {
-    let req = request(t.url).post('/v1/architectures').set(auth());
+    let req = request(t.url).post('/v1/architectures/upload').set(auth());
     for (const [k, v] of Object.entries(fields)) req = req.field(k, v);
     return req.attach('file', file, filename);
   };
@@ -140,6 +140,8 @@ describe(`architectures API (${databaseLabel()})`, () => {
       ['an empty upload', () => upload(Buffer.alloc(0)), 400, 'FILE_EMPTY'],
       ['an upload over the limit', () => upload(Buffer.alloc(MAX_UPLOAD + 1024, 1)), 413, 'UPLOAD_TOO_LARGE'],
       ['a text body', () => request(t.url).post('/v1/architectures').set(auth()).set('Content-Type', 'text/plain').send('zoo=resnet18'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['a JSON body on the upload route', () => request(t.url).post('/v1/architectures/upload').set(auth()).send({ zoo: 'resnet18' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['an upload without a file', () => request(t.url).post('/v1/architectures/upload').set(auth()).field('name', 'nothing'), 400, 'FILE_MISSING'],
       ['an unknown id', () => get(`/${id}`), 404, 'ARCHITECTURE_NOT_FOUND'],
       ['the graph of an unknown id', () => get(`/${id}/graph`), 404, 'ARCHITECTURE_NOT_FOUND'],
       ['the GHN graph of an unknown id', () => get(`/${id}/ghn-graph`), 404, 'ARCHITECTURE_NOT_FOUND'],
@@ -210,6 +212,9 @@ describe(`architectures API (${databaseLabel()})`, () => {
   it('imports the resnet18 ONNX export: official GHN graphs, the zoo state_dict names', async () => {
     const onnx = await upload(RESNET18_ONNX, 'resnet18.onnx').expect(201);
     expect(onnx.body).toMatchObject({ name: 'resnet18', source: 'onnx', family: null, executable: true, parameterCount: 11689512 });
+    expect(onnx.headers.location).toBe(`/v1/architectures/${onnx.body.id}`);
+    // A multipart body on the JSON route is still taken, as before the upload route existed.
+    expect((await request(t.url).post('/v1/architectures').set(auth()).attach('file', RESNET18_ONNX).expect(200)).body.id).toBe(onnx.body.id);
     for (const builder of ['ghn3', 'ppuda']) {
       const res = await get(`/${onnx.body.id}/ghn-graph?builder=${builder}`).expect(200);
       expect(res.body.builder).toBe(builder);

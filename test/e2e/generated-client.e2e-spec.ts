@@ -4,7 +4,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import createClient, { type Middleware } from 'openapi-fetch';
 import { projectRoot } from '../../src/core/io/project-root';
 import type { paths } from '../generated/weightsmith-api';
-import { mediaType, OpenApiResponseValidator } from '../utils/openapi-response-validator';
+import { headersOf, mediaType, OpenApiResponseValidator } from '../utils/openapi-response-validator';
 import { smallCheckpoint } from '../utils/safetensors-builders';
 import { ADMIN_KEY, databaseLabel, startTestApp, type TestApp } from '../utils/test-app';
 
@@ -17,7 +17,7 @@ function validating(seen: string[]): Middleware {
       const contentType = mediaType(response);
       const text = await response.clone().text();
       const body = contentType && /json$/.test(contentType) ? (JSON.parse(text) as unknown) : text;
-      validator.assert({ method: request.method, path: schemaPath, status: response.status, contentType: text === '' ? null : contentType, body });
+      validator.assert({ method: request.method, path: schemaPath, status: response.status, contentType: text === '' ? null : contentType, body, headers: headersOf(response) });
       seen.push(`${request.method} ${schemaPath} ${response.status}`);
     },
   };
@@ -67,6 +67,23 @@ describe(`generated OpenAPI client (${databaseLabel()})`, () => {
     await expect(tamper((b) => b, 418).GET('/v1/api-keys')).rejects.toThrow(/status not documented/);
     // The same responses untouched pass.
     await expect(tamper((b) => b).GET('/v1/api-keys')).resolves.toMatchObject({ response: { status: 200 } });
+    // A header the API sends on purpose must be documented for the response that carries it.
+    const keys = { method: 'GET', path: '/v1/api-keys', status: 200, contentType: 'application/json', body: { items: [] } };
+    expect(validator.check({ ...keys, headers: { Location: '/v1/api-keys/x' } })).toEqual(['GET /v1/api-keys → 200: header location not documented']);
+    expect(validator.check({ ...keys, headers: { 'X-Request-Id': 'r1' } })).toEqual([]);
+    // OpenAPI 3.0.3: `nullable` adds null to its own `type` only; an `allOf` beside it still rejects null.
+    const strict = new OpenApiResponseValidator({
+      paths: { '/x': { get: { responses: { 200: { content: { 'application/json': { schema: { $ref: '#/components/schemas/X' } } } } } } } },
+      components: {
+        schemas: {
+          E: { type: 'object', properties: { code: { type: 'string' } } },
+          X: { type: 'object', properties: { viaAllOf: { type: 'object', nullable: true, allOf: [{ $ref: '#/components/schemas/E' }] }, inline: { type: 'object', nullable: true, properties: { code: { type: 'string' } } } } },
+        },
+      },
+    });
+    const x = (body: unknown) => strict.check({ method: 'GET', path: '/x', status: 200, contentType: 'application/json', body });
+    expect(x({ inline: null })).toEqual([]);
+    expect(x({ viaAllOf: null })).toEqual([expect.stringMatching(/body\/viaAllOf must be object/)]);
     await client.DELETE('/v1/api-keys/{id}', { params: { path: { id } } });
   });
 
@@ -78,6 +95,28 @@ describe(`generated OpenAPI client (${databaseLabel()})`, () => {
     const docs = await fetch(`${t.url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger-ui');
+  });
+
+  it('documents security, servers, ids and sizes the way generated clients read them', () => {
+    type Operation = { security?: Record<string, string[]>[]; summary?: string; parameters?: { in: string; name: string; schema: { format?: string } }[] };
+    const doc = JSON.parse(readFileSync(join(projectRoot(), 'openapi.json'), 'utf8')) as {
+      servers?: { url: string }[];
+      paths: Record<string, Record<string, Operation>>;
+      components: { securitySchemes: Record<string, { bearerFormat?: string }>; schemas: Record<string, { properties?: Record<string, { type?: string; items?: { type?: string } }> }> };
+    };
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    expect(doc.components.securitySchemes.bearer.bearerFormat).toBeUndefined(); // keys are opaque, not JWTs
+    const PUBLIC = /^\/(health\/|metrics$|v2\/health\/)/;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect([where, op.summary]).toEqual([where, expect.stringMatching(/\S/)]);
+        expect([where, op.security]).toEqual([where, PUBLIC.test(path) ? [] : [{ bearer: [] }]]);
+        for (const p of (op.parameters ?? []).filter((x) => x.in === 'path' && x.name === 'id')) expect([where, p.schema.format]).toEqual([where, 'uuid']);
+      }
+    }
+    const { CheckpointDto, TensorManifestEntryDto, OipRequestInputDto } = doc.components.schemas;
+    expect([CheckpointDto.properties!.sizeBytes.type, TensorManifestEntryDto.properties!.shape.items!.type, OipRequestInputDto.properties!.shape.items!.type]).toEqual(['integer', 'integer', 'integer']);
   });
 
   it('uploads, reads, lists, inspects and deletes a checkpoint', async () => {

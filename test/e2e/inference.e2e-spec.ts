@@ -80,7 +80,7 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
     t = await startTestApp({ env: APP_ENV });
     input = await fixtureTensor('squeezenet1_0.io.safetensors', 'input');
     logits = await fixtureTensor('squeezenet1_0.io.safetensors', 'logits');
-    const arch = await v1('post', '/architectures').attach('file', `${RUNTIME}/squeezenet1_0.onnx`).expect(201);
+    const arch = await v1('post', '/architectures/upload').attach('file', `${RUNTIME}/squeezenet1_0.onnx`).expect(201);
     architectureId = arch.body.id;
     const ckpt = await v1('post', '/checkpoints').field('architectureId', architectureId).attach('file', `${RUNTIME}/squeezenet1_0.weights.safetensors`).expect(201);
     checkpointId = ckpt.body.id;
@@ -113,7 +113,7 @@ describe(`inference: deployments and the Open Inference Protocol (${databaseLabe
     expect((await deploy({ name: 'x', engine: 'torch' }).expect(400)).body.code).toBe('VALIDATION_FAILED');
     expect((await deploy({ name: 'x', engine: 'tfjs', backend: 'cpu' }).expect(422)).body.code).toBe('DEPLOYMENT_INVALID');
     // squeezenet weights on the resnet18 graph: the first mismatches are listed
-    const resnet = await v1('post', '/architectures').attach('file', `${RUNTIME}/resnet18.onnx`).expect(201);
+    const resnet = await v1('post', '/architectures/upload').attach('file', `${RUNTIME}/resnet18.onnx`).expect(201);
     const mismatch = await deploy({ name: 'x', architectureId: resnet.body.id }).expect(422);
     expect(mismatch.body).toMatchObject({ code: 'DEPLOYMENT_INVALID', details: { total: expect.any(Number) } });
     expect(mismatch.body.details.mismatches.length).toBeGreaterThan(0);

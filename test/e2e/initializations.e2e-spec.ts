@@ -110,7 +110,7 @@ describe(`initializations API (${databaseLabel()})`, () => {
       .expect(201);
     ghn = uploaded.body;
     resnet18 = (await request(t.url).post('/v1/architectures').set(auth()).send({ zoo: 'resnet18' }).expect(201)).body.id;
-    tinyCnn = (await request(t.url).post('/v1/architectures').set(auth()).attach('file', TINY_CNN_ONNX).expect(201)).body.id;
+    tinyCnn = (await request(t.url).post('/v1/architectures/upload').set(auth()).attach('file', TINY_CNN_ONNX).expect(201)).body.id;
   });
   afterAll(async () => {
     await t.close();

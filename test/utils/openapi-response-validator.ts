@@ -14,7 +14,21 @@ export interface ReceivedResponse {
   contentType: string | null;
   /** The parsed JSON body (for JSON media types), else ignored. */
   body: unknown;
+  /** Response headers (any case); those in TRACKED_HEADERS must be documented for the response. */
+  headers?: Record<string, string>;
 }
+
+/** Headers the API sends on purpose: a response that carries one must document it. */
+export const TRACKED_HEADERS = [
+  'location',
+  'etag',
+  'content-range',
+  'accept-ranges',
+  'content-disposition',
+  'retry-after',
+  'x-weightsmith-cache',
+  'inference-header-content-length',
+];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -22,9 +36,11 @@ type JsonObject = { [key: string]: Json };
 const DOC_ID = 'openapi.json';
 
 /**
- * Turns an OpenAPI 3.0 schema into JSON Schema that Ajv checks strictly: `nullable` becomes a
- * null alternative, component references point into the registered document, and an object that
- * lists its properties admits no others (a field the document does not declare is a mismatch).
+ * Turns an OpenAPI 3.0 schema into JSON Schema that Ajv checks strictly: `nullable` follows the
+ * 3.0.3 rule (it adds null to the `type` of its own schema and nothing else, so `allOf`, `oneOf`,
+ * `$ref` or `enum` beside it still apply to null), component references point into the registered
+ * document, and an object that lists its properties admits no others (a field the document does
+ * not declare is a mismatch).
  */
 function toJsonSchema(schema: Json): Json {
   if (Array.isArray(schema)) return schema.map(toJsonSchema);
@@ -38,14 +54,7 @@ function toJsonSchema(schema: Json): Json {
     } else out[key] = toJsonSchema(value);
   }
   if (out.properties !== undefined && out.additionalProperties === undefined) out.additionalProperties = false;
-  if (schema.nullable === true) {
-    // `nullable` admits null whatever else the schema says, composed references included.
-    const composed = ['$ref', 'allOf', 'anyOf', 'oneOf'].some((k) => k in out);
-    if (typeof out.type === 'string' && !composed) {
-      out.type = [out.type, 'null'];
-      if (Array.isArray(out.enum)) out.enum = [...out.enum, null];
-    } else return { anyOf: [out, { type: 'null' }] };
-  }
+  if (schema.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
   return out;
 }
 
@@ -75,6 +84,18 @@ export class OpenApiResponseValidator {
     const responses = (operation.responses ?? {}) as JsonObject;
     const response = (responses[String(r.status)] ?? responses.default) as JsonObject | undefined;
     if (!response) return [`${where}: status not documented (documented: ${Object.keys(responses).join(', ')})`];
+    return [...this.headerProblems(where, response, r), ...this.bodyProblems(where, response, r)];
+  }
+
+  private headerProblems(where: string, response: JsonObject, r: ReceivedResponse): string[] {
+    const documented = new Set(Object.keys((response.headers ?? {}) as JsonObject).map((h) => h.toLowerCase()));
+    return Object.keys(r.headers ?? {})
+      .map((h) => h.toLowerCase())
+      .filter((h) => TRACKED_HEADERS.includes(h) && !documented.has(h))
+      .map((h) => `${where}: header ${h} not documented`);
+  }
+
+  private bodyProblems(where: string, response: JsonObject, r: ReceivedResponse): string[] {
     const content = response.content as JsonObject | undefined;
     if (!content || Object.keys(content).length === 0) {
       return r.contentType === null || r.body === undefined || r.body === '' ? [] : [`${where}: a body (${r.contentType}) where the document declares none`];
@@ -98,6 +119,11 @@ export class OpenApiResponseValidator {
     const problems = this.check(r);
     if (problems.length > 0) throw new Error(`response does not match openapi.json:\n${problems.join('\n')}`);
   }
+}
+
+/** The headers of a fetch Response as a plain object. */
+export function headersOf(response: Response): Record<string, string> {
+  return Object.fromEntries(response.headers.entries());
 }
 
 /** Media type of a response without parameters, or null when it has no body. */

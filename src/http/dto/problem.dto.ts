@@ -6,7 +6,7 @@ export class ProblemDto {
   type!: string;
   @ApiProperty({ example: 'Not Found' })
   title!: string;
-  @ApiProperty({ example: 404 })
+  @ApiProperty({ type: 'integer', example: 404 })
   status!: number;
   @ApiProperty({ example: 'checkpoint 7d3f... does not exist' })
   detail!: string;

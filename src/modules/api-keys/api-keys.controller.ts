@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { RequireScope, type Scope } from '../../http/auth.decorators';
 import type { ApiKey } from './api-key.types';
@@ -25,6 +25,7 @@ function toDto(k: ApiKey): ApiKeyDto {
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
+  @ApiOperation({ summary: 'Create an API key' })
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiProblems(400)
@@ -33,6 +34,7 @@ export class ApiKeysController {
     return { ...toDto(apiKey), key };
   }
 
+  @ApiOperation({ summary: 'List API keys' })
   @Get()
   @ApiOkResponse({ type: ApiKeyListDto })
   @ApiProblems()
@@ -41,6 +43,8 @@ export class ApiKeysController {
   }
 
   /** Revokes a key; 409 API_KEY_LAST_ADMIN for the last active admin key (create another admin key first). */
+  @ApiOperation({ summary: 'Revoke an API key' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Delete(':id')
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiProblems(400, 404, 409)

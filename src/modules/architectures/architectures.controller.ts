@@ -4,12 +4,12 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
-  ApiExtraModels,
   ApiNoContentResponse,
   ApiOkResponse,
+  ApiOperation,
+  ApiParam,
   ApiProduces,
   ApiTags,
-  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
@@ -28,6 +28,8 @@ import {
 } from './dto/architecture.dto';
 import { GhnGraphJsonDto, GraphJsonDto } from './dto/graph-json.dto';
 
+const LOCATION = { Location: { description: 'The stored architecture', schema: { type: 'string' } } };
+
 @ApiTags('architectures')
 @ApiBearerAuth()
 @Controller('v1/architectures')
@@ -35,30 +37,41 @@ export class ArchitecturesController {
   constructor(private readonly architectures: ArchitecturesService) {}
 
   /**
-   * Stores an architecture from the zoo, a canonical or GHN graph (JSON body), or an uploaded ONNX
-   * model or graph JSON file (multipart field `file`). Identical graphs are stored once: posting
-   * one again returns the existing architecture with 200.
+   * Stores an architecture from the zoo, a canonical graph or a GHN graph (JSON body). Identical
+   * graphs are stored once: posting one again returns the existing architecture with 200. Files
+   * (ONNX models, graph JSON past the body limit) go to POST /v1/architectures/upload; a multipart
+   * body sent here is still accepted, as before that route existed.
    */
+  @ApiOperation({ summary: 'Store an architecture from the zoo or a graph (JSON)' })
   @Post()
-  @ApiConsumes('application/json', 'multipart/form-data')
-  @ApiExtraModels(CreateArchitectureDto, UploadArchitectureDto)
-  // One schema serves every media type here: JSON bodies are CreateArchitectureDto, multipart ones UploadArchitectureDto.
-  @ApiBody({
-    description: 'application/json: CreateArchitectureDto; multipart/form-data: UploadArchitectureDto',
-    schema: { oneOf: [{ $ref: getSchemaPath(CreateArchitectureDto) }, { $ref: getSchemaPath(UploadArchitectureDto) }] },
-  })
-  @ApiCreatedResponse({ type: ArchitectureDto, description: 'Stored' })
+  @ApiConsumes('application/json')
+  @ApiBody({ type: CreateArchitectureDto })
+  @ApiCreatedResponse({ type: ArchitectureDto, description: 'Stored', headers: LOCATION })
   @ApiOkResponse({ type: ArchitectureDto, description: 'An identical architecture already existed; it is returned' })
   @ApiProblems(400, 404, 413, 415, 422)
   async createArchitecture(@Body() body: CreateArchitectureDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<ArchitectureDto> {
     const kind = req.is(['application/json', 'multipart/form-data']);
-    if (kind === false) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({"zoo"}, {"graph"} or {"ghnGraph"}) or multipart/form-data with a `file`');
-    const result: CreatedArchitecture = kind === 'multipart/form-data' ? await this.createFromUpload(req) : await this.architectures.create(body);
-    res.status(result.created ? 201 : 200);
-    if (result.created) res.setHeader('Location', `/v1/architectures/${result.architecture.id}`);
-    return toArchitectureDto(result.architecture);
+    if (kind === false) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send application/json ({"zoo"}, {"graph"} or {"ghnGraph"}), or upload a file to POST /v1/architectures/upload');
+    return this.answer(kind === 'multipart/form-data' ? await this.createFromUpload(req) : await this.architectures.create(body), res);
   }
 
+  /**
+   * Stores an architecture from an uploaded file (multipart field `file`): an ONNX model or a
+   * canonical or GHN graph JSON. Identical graphs are stored once (200 with the existing one).
+   */
+  @ApiOperation({ summary: 'Store an architecture from an ONNX model or graph file (multipart)' })
+  @Post('upload')
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: UploadArchitectureDto })
+  @ApiCreatedResponse({ type: ArchitectureDto, description: 'Stored', headers: LOCATION })
+  @ApiOkResponse({ type: ArchitectureDto, description: 'An identical architecture already existed; it is returned' })
+  @ApiProblems(400, 413, 415, 422)
+  async uploadArchitecture(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<ArchitectureDto> {
+    if (!req.is('multipart/form-data')) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data with the ONNX model or graph JSON in the field `file`');
+    return this.answer(await this.createFromUpload(req), res);
+  }
+
+  @ApiOperation({ summary: 'List architectures' })
   @Get()
   @ApiOkResponse({ type: ArchitecturePageDto })
   @ApiProblems(400)
@@ -69,6 +82,8 @@ export class ArchitecturesController {
     return { items: items.map(toArchitectureDto), nextCursor };
   }
 
+  @ApiOperation({ summary: 'Get an architecture' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id')
   @ApiOkResponse({ type: ArchitectureDto })
   @ApiProblems(400, 404)
@@ -77,6 +92,8 @@ export class ArchitecturesController {
   }
 
   /** The canonical graph document (weightsmith.graph/v1); 409 for a GHN-graph-only architecture. */
+  @ApiOperation({ summary: 'Get the canonical graph of an architecture' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id/graph')
   @ApiOkResponse({ type: GraphJsonDto })
   @ApiProblems(400, 404, 409)
@@ -85,6 +102,8 @@ export class ArchitecturesController {
   }
 
   /** The graph a GHN consumes, built by the official rules of `builder`, in the fixtures' JSON layout. */
+  @ApiOperation({ summary: 'Get the graph a GHN reads for an architecture' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id/ghn-graph')
   @ApiOkResponse({ type: GhnGraphJsonDto })
   @ApiProblems(400, 404, 409, 422)
@@ -93,6 +112,8 @@ export class ArchitecturesController {
   }
 
   /** A picture of the graph laid out by Graphviz; 409 for a GHN-graph-only architecture. */
+  @ApiOperation({ summary: 'Draw the graph of an architecture (SVG)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id/graph.svg')
   @Header('Content-Type', 'image/svg+xml')
   @ApiProduces('image/svg+xml')
@@ -103,12 +124,20 @@ export class ArchitecturesController {
   }
 
   /** Deletes the architecture; 409 while a checkpoint references it. */
+  @ApiOperation({ summary: 'Delete an architecture' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(400, 404, 409)
   async deleteArchitecture(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     await this.architectures.delete(id);
+  }
+
+  private answer(result: CreatedArchitecture, res: Response): ArchitectureDto {
+    res.status(result.created ? 201 : 200);
+    if (result.created) res.setHeader('Location', `/v1/architectures/${result.architecture.id}`);
+    return toArchitectureDto(result.architecture);
   }
 
   /** Multipart: the file is spooled as it arrives and handed to the service with the form's fields. */

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { ArchitecturesService } from './architectures.service';
 import { ZooModelListDto } from './dto/architecture.dto';
@@ -11,6 +11,7 @@ export class ZooController {
   constructor(private readonly architectures: ArchitecturesService) {}
 
   /** The built-in torchvision architectures (POST /v1/architectures with `{"zoo": name}`). */
+  @ApiOperation({ summary: 'List the model zoo' })
   @Get()
   @ApiOkResponse({ type: ZooModelListDto })
   @ApiProblems()

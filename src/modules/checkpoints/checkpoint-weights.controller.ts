@@ -1,5 +1,5 @@
 import { Controller, Get, Head, Headers, Param, ParseUUIDPipe, Query, Res, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { ifRangeAllowsPart, matchesIfNoneMatch, parseRange } from '../../http/byte-range';
@@ -9,6 +9,20 @@ import type { Checkpoint } from './checkpoint.types';
 import { CheckpointReader } from './checkpoint-reader';
 import { CheckpointsService } from './checkpoints.service';
 import { TensorStatisticsDto } from './dto/checkpoint.dto';
+
+const BINARY = { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
+const text = (description: string) => ({ description, schema: { type: 'string' } });
+/** The headers every weights answer carries (304 included). */
+const CACHING = {
+  ETag: text('The sha256 of the safetensors bytes (quoted); `"<sha256>.onnx"` for the ONNX export'),
+  'Cache-Control': text('The bytes of a checkpoint never change'),
+};
+const NOT_MODIFIED = {
+  ...CACHING,
+  'Accept-Ranges': text('`bytes` (safetensors only)'),
+  'Content-Disposition': text('attachment; filename="<name>.safetensors" (or .onnx)'),
+};
+const BYTES = { ...NOT_MODIFIED, 'Content-Length': { description: 'Bytes in the body', schema: { type: 'integer', format: 'int64' } } };
 
 /** Formats GET weights can answer in. */
 const WEIGHT_FORMATS = ['safetensors', 'onnx'] as const;
@@ -28,15 +42,22 @@ export class CheckpointWeightsController {
    * the checkpoint's architecture as an ONNX model with these weights embedded (no Range; 409
    * without an executable architecture, 422 when the weights do not fit it).
    */
+  @ApiOperation({ summary: 'Download the weights of a checkpoint' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get('weights')
   @ApiProduces('application/octet-stream')
   @ApiQuery({ name: 'format', required: false, enum: WEIGHT_FORMATS, description: 'safetensors (default) or onnx (the architecture graph with the weights embedded)' })
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end, bytes=start- or bytes=-suffix (one range; anything else gets the whole file)' })
   @ApiHeader({ name: 'If-Range', required: false, description: 'ETag from an earlier download: the range is sent only if it still matches, else the whole file' })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'ETag (the sha256) from an earlier download' })
-  @ApiResponse({ status: 200, description: 'The whole file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
-  @ApiResponse({ status: 206, description: 'The requested range', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
-  @ApiResponse({ status: 304, description: 'Not modified' })
+  @ApiResponse({ status: 200, description: 'The whole file', content: BINARY, headers: BYTES })
+  @ApiResponse({
+    status: 206,
+    description: 'The requested range',
+    content: BINARY,
+    headers: { ...BYTES, 'Content-Range': text('bytes <first>-<last>/<size>') },
+  })
+  @ApiResponse({ status: 304, description: 'Not modified', headers: NOT_MODIFIED })
   @ApiProblems(400, 404, 409, 416, 422)
   async downloadCheckpointWeights(
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -64,8 +85,11 @@ export class CheckpointWeightsController {
     return new StreamableFile(stream, { type: 'application/octet-stream', length }).setErrorHandler(streamFailureHandler(stream));
   }
 
+  @ApiOperation({ summary: 'Size and ETag of the weights of a checkpoint' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Head('weights')
-  @ApiResponse({ status: 200, description: 'Headers only: Content-Length, ETag' })
+  @ApiResponse({ status: 200, description: 'Headers only: Content-Length, ETag', headers: BYTES })
+  @ApiResponse({ status: 304, description: 'Not modified', headers: NOT_MODIFIED })
   @ApiProblems(400, 404)
   async headCheckpointWeights(
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -80,6 +104,8 @@ export class CheckpointWeightsController {
   }
 
   /** Shape, dtype and statistics of one tensor (names with `/` must be URL-encoded). */
+  @ApiOperation({ summary: 'Shape, dtype and statistics of one tensor' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get('tensors/:name')
   @ApiOkResponse({ type: TensorStatisticsDto })
   @ApiProblems(400, 404)

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { receiveFileUpload } from '../../http/file-upload';
@@ -22,6 +22,7 @@ export class CheckpointsController {
   ) {}
 
   /** Uploads a checkpoint (multipart field `file`), streamed to the blob store and validated. */
+  @ApiOperation({ summary: 'Upload a checkpoint (multipart)' })
   @Post()
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadCheckpointDto })
@@ -34,6 +35,7 @@ export class CheckpointsController {
     return toCheckpointDetailDto(checkpoint);
   }
 
+  @ApiOperation({ summary: 'List checkpoints' })
   @Get()
   @ApiOkResponse({ type: CheckpointPageDto })
   @ApiProblems(400)
@@ -44,6 +46,8 @@ export class CheckpointsController {
     return { items: items.map(toCheckpointDto), nextCursor };
   }
 
+  @ApiOperation({ summary: 'Get a checkpoint' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id')
   @ApiOkResponse({ type: CheckpointDetailDto })
   @ApiProblems(400, 404)
@@ -52,6 +56,8 @@ export class CheckpointsController {
   }
 
   /** Deletes the checkpoint (and its bytes when nothing else shares them); 409 while referenced. */
+  @ApiOperation({ summary: 'Delete a checkpoint' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })
@@ -61,9 +67,11 @@ export class CheckpointsController {
   }
 
   /** Starts a job computing statistics of every tensor; poll the job for the result. */
+  @ApiOperation({ summary: 'Compute statistics of every tensor (job)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Post(':id/statistics')
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: JobDto })
+  @ApiAcceptedResponse({ type: JobDto, headers: { Location: { description: 'The job', schema: { type: 'string' } } } })
   @ApiProblems(400, 404)
   async startCheckpointStatistics(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
     const job = await this.reader.startStatisticsJob(id);

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { receiveFileUpload } from '../../http/file-upload';
@@ -20,10 +20,11 @@ export class GhnsController {
    * kind `ghn`; the optional `config` JSON is a text field or a file part of at most 256 KiB. 422 GHN_INVALID when its config (given, stored in the file, or inferred) does not
    * describe exactly its tensors; 409 GHN_NAME_TAKEN for a name in use. Nothing is stored on failure.
    */
+  @ApiOperation({ summary: 'Upload a graph hypernetwork (multipart)' })
   @Post()
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadGhnDto })
-  @ApiCreatedResponse({ type: GhnDto })
+  @ApiCreatedResponse({ type: GhnDto, headers: { Location: { description: 'The stored GHN', schema: { type: 'string' } } } })
   @ApiProblems(400, 409, 413, 415, 422)
   async createGhn(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<GhnDto> {
     // `config` may be a text field or a small file part (`-F config=@ghn.json`), read the same way.
@@ -38,6 +39,7 @@ export class GhnsController {
     return toGhnDto(ghn, await this.ghns.defaultId());
   }
 
+  @ApiOperation({ summary: 'List graph hypernetworks' })
   @Get()
   @ApiOkResponse({ type: GhnPageDto })
   @ApiProblems(400)
@@ -50,6 +52,7 @@ export class GhnsController {
   }
 
   /** The GHN used when a request names none: WEIGHTSMITH_DEFAULT_GHN, else the most recent one. */
+  @ApiOperation({ summary: 'Get the default graph hypernetwork' })
   @Get('default')
   @ApiOkResponse({ type: GhnDto })
   @ApiProblems(404)
@@ -58,6 +61,8 @@ export class GhnsController {
     return toGhnDto(ghn, ghn.id);
   }
 
+  @ApiOperation({ summary: 'Get a graph hypernetwork' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id')
   @ApiOkResponse({ type: GhnDto })
   @ApiProblems(400, 404)
@@ -66,6 +71,8 @@ export class GhnsController {
   }
 
   /** Deletes the GHN and its weights' checkpoint; 409 GHN_IN_USE while an initialization references it. */
+  @ApiOperation({ summary: 'Delete a graph hypernetwork' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { Public } from '../../http/auth.decorators';
@@ -28,6 +28,7 @@ export class HealthController {
     private readonly runtime: TensorRuntime,
   ) {}
 
+  @ApiOperation({ summary: 'Liveness probe' })
   @Get('health/live')
   @ApiOkResponse({ type: LivenessDto })
   getLiveness(): LivenessDto {
@@ -35,6 +36,7 @@ export class HealthController {
   }
 
   /** 200 when the database, the blob store and the tensor backend work; 503 otherwise. */
+  @ApiOperation({ summary: 'Readiness probe' })
   @Get('health/ready')
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto })
@@ -45,6 +47,7 @@ export class HealthController {
   }
 
   /** Prometheus text exposition. */
+  @ApiOperation({ summary: 'Prometheus metrics' })
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOkResponse({ content: { 'text/plain': { schema: { type: 'string' } } } })

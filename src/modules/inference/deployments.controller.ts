@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { toDeploymentDto } from './deployment.mapper';
 import { DeploymentsService } from './deployments.service';
@@ -13,6 +13,7 @@ export class DeploymentsController {
   constructor(private readonly deployments: DeploymentsService) {}
 
   /** Loads a checkpoint into an engine (bound by tensor name to its architecture's graph) and starts serving it. */
+  @ApiOperation({ summary: 'Deploy a checkpoint for inference' })
   @Post()
   @ApiCreatedResponse({ type: DeploymentDto })
   @ApiProblems(400, 404, 409, 422)
@@ -21,6 +22,7 @@ export class DeploymentsController {
     return toDeploymentDto(d, this.deployments.queueDepth(d.name));
   }
 
+  @ApiOperation({ summary: 'List deployments' })
   @Get()
   @ApiOkResponse({ type: DeploymentListDto })
   @ApiProblems()
@@ -28,6 +30,7 @@ export class DeploymentsController {
     return { items: this.deployments.list().map((d) => toDeploymentDto(d, this.deployments.queueDepth(d.name))) };
   }
 
+  @ApiOperation({ summary: 'Get a deployment' })
   @Get(':name')
   @ApiOkResponse({ type: DeploymentDto })
   @ApiProblems(404)
@@ -36,6 +39,7 @@ export class DeploymentsController {
   }
 
   /** Unloads the model: waiting requests fail with 503, the running batch completes, the engine is freed. */
+  @ApiOperation({ summary: 'Undeploy a model' })
   @Delete(':name')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Unloaded' })

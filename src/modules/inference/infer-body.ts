@@ -4,8 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '../../infra/config/app-config';
 import { APP_CONFIG } from '../../infra/config/config.module';
 
-/** POST /v2/models/{m}[/versions/{v}]/infer */
-const INFER_PATH = /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer\/?$/;
+/** POST /v2/models/{m}[/versions/{v}]/infer[/binary] */
+const INFER_PATH = /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer(\/binary)?\/?$/;
 
 const bodies = new WeakMap<Request, Buffer>();
 

@@ -1,24 +1,13 @@
-import { All, applyDecorators, Controller, Get, HttpCode, NotFoundException, Param, Post, Req, Res, StreamableFile, UseFilters } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiConsumes, ApiExtraModels, ApiHeader, ApiOkResponse, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { All, Controller, Get, HttpCode, NotFoundException, Param, Post, Req, Res, StreamableFile, UseFilters } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Public, RequireScope } from '../../http/auth.decorators';
-import { OipInferRequestDto, OipErrorDto, OipInferResponseDto, OipModelMetadataDto, OipModelReadyDto, OipServerLiveDto, OipServerMetadataDto, OipServerReadyDto } from './dto/oip.dto';
+import { OipInferRequestDto, OipInferResponseDto, OipModelMetadataDto, OipModelReadyDto, OipServerLiveDto, OipServerMetadataDto, OipServerReadyDto } from './dto/oip.dto';
 import { inferBodyOf } from './infer-body';
+import { ApiOipErrors, HEADER_LENGTH, InferDocs } from './oip-docs';
 import { InferenceService } from './inference.service';
 import { OipErrorFilter } from './oip-error.filter';
-
-const ERROR_TEXT: Record<number, string> = {
-  400: 'Invalid request (shape, datatype, data length, JSON)', 401: 'Missing or invalid API key', 403: 'The API key lacks the read scope',
-  404: 'Unknown model or version', 413: 'Body over WEIGHTSMITH_MAX_INFER_BYTES', 500: 'The engine failed', 503: 'Queue full, model unloading, or not ready',
-};
-
-/** The protocol's `{ "error": "..." }` responses a route can give. */
-function ApiOipErrors(...statuses: number[]): MethodDecorator {
-  return applyDecorators(...[401, 403, ...statuses].map((status) => ApiResponse({ status, description: ERROR_TEXT[status], type: OipErrorDto })));
-}
-
-const HEADER_LENGTH = 'Inference-Header-Content-Length';
 
 /**
  * Open Inference Protocol (KServe v2) REST. Errors use the protocol's `{ "error" }` body (the
@@ -33,6 +22,7 @@ const HEADER_LENGTH = 'Inference-Header-Content-Length';
 export class OipController {
   constructor(private readonly inference: InferenceService) {}
 
+  @ApiOperation({ summary: 'Server metadata' })
   @Get()
   @ApiOkResponse({ type: OipServerMetadataDto })
   @ApiOipErrors()
@@ -40,6 +30,7 @@ export class OipController {
     return this.inference.serverMetadata();
   }
 
+  @ApiOperation({ summary: 'Server liveness' })
   @Public()
   @SkipThrottle()
   @Get('health/live')
@@ -49,6 +40,7 @@ export class OipController {
   }
 
   /** 200 `{ready: true}` when /health/ready passes; 503 `{ready: false}` otherwise. */
+  @ApiOperation({ summary: 'Server readiness' })
   @Public()
   @SkipThrottle()
   @Get('health/ready')
@@ -60,6 +52,7 @@ export class OipController {
     return { ready };
   }
 
+  @ApiOperation({ summary: 'Model metadata' })
   @Get('models/:model')
   @ApiOkResponse({ type: OipModelMetadataDto })
   @ApiOipErrors(404)
@@ -67,6 +60,7 @@ export class OipController {
     return this.inference.modelMetadata(model);
   }
 
+  @ApiOperation({ summary: 'Model version metadata' })
   @Get('models/:model/versions/:version')
   @ApiOkResponse({ type: OipModelMetadataDto })
   @ApiOipErrors(404)
@@ -74,6 +68,7 @@ export class OipController {
     return this.inference.modelMetadata(model, version);
   }
 
+  @ApiOperation({ summary: 'Model readiness' })
   @Get('models/:model/ready')
   @ApiOkResponse({ type: OipModelReadyDto })
   @ApiResponse({ status: 503, type: OipModelReadyDto })
@@ -82,6 +77,7 @@ export class OipController {
     return this.readiness(model, undefined, res);
   }
 
+  @ApiOperation({ summary: 'Model version readiness' })
   @Get('models/:model/versions/:version/ready')
   @ApiOkResponse({ type: OipModelReadyDto })
   @ApiResponse({ status: 503, type: OipModelReadyDto })
@@ -98,16 +94,38 @@ export class OipController {
   @Post('models/:model/infer')
   @HttpCode(200)
   @RequireScope('read')
-  @InferDocs()
+  @InferDocs('json', 'Run inference')
   async modelInfer(@Param('model') model: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+    return this.infer(model, undefined, req, res);
+  }
+
+  /** The binary tensor data extension under a path of its own (the protocol's route takes it too). */
+  @Post('models/:model/infer/binary')
+  @HttpCode(200)
+  @RequireScope('read')
+  @InferDocs('binary', 'Run inference with binary tensor data')
+  async modelInferBinary(@Param('model') model: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     return this.infer(model, undefined, req, res);
   }
 
   @Post('models/:model/versions/:version/infer')
   @HttpCode(200)
   @RequireScope('read')
-  @InferDocs()
+  @InferDocs('json', 'Run inference on a model version')
   async modelVersionInfer(
+    @Param('model') model: string,
+    @Param('version') version: string,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
+    return this.infer(model, version, req, res);
+  }
+
+  @Post('models/:model/versions/:version/infer/binary')
+  @HttpCode(200)
+  @RequireScope('read')
+  @InferDocs('binary', 'Run inference on a model version with binary tensor data')
+  async modelVersionInferBinary(
     @Param('model') model: string,
     @Param('version') version: string,
     @Req() req: Request,
@@ -137,25 +155,4 @@ export class OipController {
     if (encoded.headerLength !== undefined) res.setHeader(HEADER_LENGTH, String(encoded.headerLength));
     return new StreamableFile(encoded.body, { type: encoded.contentType, length: encoded.body.length });
   }
-}
-
-function InferDocs(): MethodDecorator {
-  return applyDecorators(
-    ApiConsumes('application/json'),
-    ApiBody({
-      description:
-        'JSON inference request. Binary tensor data extension: send Content-Type application/octet-stream and Inference-Header-Content-Length, the JSON header (inputs with parameters.binary_data_size) followed by the input bytes in input order',
-      schema: { $ref: getSchemaPath(OipInferRequestDto) },
-    }),
-    ApiHeader({ name: HEADER_LENGTH, required: false, description: 'Length of the JSON header when binary tensors follow it' }),
-    ApiResponse({
-      status: 200,
-      description: 'JSON; with binary outputs, the JSON header then the output bytes (response header Inference-Header-Content-Length)',
-      content: {
-        'application/json': { schema: { $ref: getSchemaPath(OipInferResponseDto) } },
-        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-      },
-    }),
-    ApiOipErrors(400, 404, 413, 500, 503),
-  );
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { decodeCursor, page } from '../../http/pagination';
@@ -11,6 +11,7 @@ const STATUS_OF: Record<InitializationOutcome, number> = { reused: 200, computed
 
 /** Response header telling whether a stored result was reused (`hit`) or computed (`miss`). */
 export const CACHE_HEADER = 'x-weightsmith-cache';
+const CACHE = { [CACHE_HEADER]: { description: '`hit`: a stored result was reused; `miss`: computed now or queued', schema: { type: 'string', enum: ['hit', 'miss'] } } };
 
 @ApiTags('initializations')
 @ApiBearerAuth()
@@ -29,11 +30,16 @@ export class InitializationsController {
    * running statistics are never predicted: they are running_mean 0, running_var 1,
    * num_batches_tracked 0, as in a freshly constructed torch model.
    */
+  @ApiOperation({ summary: 'Initialize the parameters of an architecture' })
   @Post()
   @ApiHeader({ name: 'Prefer', required: false, description: '`respond-async` to have a job compute it (202) whatever its size' })
-  @ApiOkResponse({ type: InitializationDto, description: 'An identical initialization existed: its checkpoint is returned, nothing was computed' })
-  @ApiCreatedResponse({ type: InitializationDto, description: 'Computed and stored' })
-  @ApiAcceptedResponse({ type: InitializationDto, description: 'A job computes it: poll the job (Location) or GET /v1/initializations/{id}' })
+  @ApiOkResponse({ type: InitializationDto, description: 'An identical initialization existed: its checkpoint is returned, nothing was computed', headers: { ...CACHE } })
+  @ApiCreatedResponse({ type: InitializationDto, description: 'Computed and stored', headers: { ...CACHE, Location: { description: 'The initialization', schema: { type: 'string' } } } })
+  @ApiAcceptedResponse({
+    type: InitializationDto,
+    description: 'A job computes it: poll the job (Location) or GET /v1/initializations/{id}',
+    headers: { ...CACHE, Location: { description: 'The job computing it', schema: { type: 'string' } } },
+  })
   @ApiProblems(400, 404, 409, 422)
   async createInitialization(
     @Body() body: CreateInitializationDto,
@@ -51,6 +57,7 @@ export class InitializationsController {
     return toInitializationDto(view);
   }
 
+  @ApiOperation({ summary: 'List initializations' })
   @Get()
   @ApiOkResponse({ type: InitializationPageDto })
   @ApiProblems(400)
@@ -61,6 +68,8 @@ export class InitializationsController {
     return { items: (await this.initializations.views(items)).map(toInitializationDto), nextCursor };
   }
 
+  @ApiOperation({ summary: 'Get an initialization' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id')
   @ApiOkResponse({ type: InitializationDto })
   @ApiProblems(400, 404)

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../http/api-problems.decorator';
 import { decodeCursor, page } from '../../http/pagination';
 import { JobDto, JobPageDto, ListJobsQueryDto } from './dto/job.dto';
@@ -12,6 +12,7 @@ import { JobsService } from './jobs.service';
 export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
+  @ApiOperation({ summary: 'List jobs' })
   @Get()
   @ApiOkResponse({ type: JobPageDto })
   @ApiProblems(400)
@@ -22,6 +23,8 @@ export class JobsController {
     return { items: items.map(toJobDto), nextCursor };
   }
 
+  @ApiOperation({ summary: 'Get a job' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Get(':id')
   @ApiOkResponse({ type: JobDto })
   @ApiProblems(400, 404)
@@ -30,6 +33,8 @@ export class JobsController {
   }
 
   /** Cancels a queued job at once; a running job stops at its next progress report. */
+  @ApiOperation({ summary: 'Cancel a job' })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Delete(':id')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: JobDto })

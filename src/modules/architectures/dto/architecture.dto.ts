@@ -13,12 +13,12 @@ export class ArchitectureDto {
   @ApiProperty({ description: 'False for an architecture known only by a GHN graph: it predicts parameters but cannot run' })
   executable!: boolean;
   @ApiProperty({ nullable: true, type: String, example: 'ResNet', description: 'Python class of the model when known' }) modelClass!: string | null;
-  @ApiProperty({ nullable: true, type: Number, example: 25557032, description: "Trainable parameters (torchvision's num_params); null for GHN-graph-only" })
+  @ApiProperty({ nullable: true, type: 'integer', format: 'int64', example: 25557032, description: "Trainable parameters (torchvision's num_params); null for GHN-graph-only" })
   parameterCount!: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'Elements of buffers (BatchNorm statistics, ...)' }) bufferCount!: number | null;
-  @ApiProperty({ description: 'Op nodes (GHN graph nodes for a GHN-graph-only architecture)' }) nodeCount!: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'Multiply-accumulates at batch 1 (Conv, Gemm, MatMul)' }) macs!: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'FLOPs at batch 1: 2 × MACs plus elementwise work' }) flops!: number | null;
+  @ApiProperty({ nullable: true, type: 'integer', format: 'int64', description: 'Elements of buffers (BatchNorm statistics, ...)' }) bufferCount!: number | null;
+  @ApiProperty({ type: 'integer', description: 'Op nodes (GHN graph nodes for a GHN-graph-only architecture)' }) nodeCount!: number;
+  @ApiProperty({ nullable: true, type: 'integer', format: 'int64', description: 'Multiply-accumulates at batch 1 (Conv, Gemm, MatMul)' }) macs!: number | null;
+  @ApiProperty({ nullable: true, type: 'integer', format: 'int64', description: 'FLOPs at batch 1: 2 × MACs plus elementwise work' }) flops!: number | null;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'integer' },
@@ -119,7 +119,7 @@ export class ZooModelDto {
   @ApiProperty({ example: 'resnet50' }) name!: string;
   @ApiProperty({ example: 'resnet' }) family!: string;
   @ApiProperty({ nullable: true, type: String, example: 'ResNet' }) modelClass!: string | null;
-  @ApiProperty({ example: 25557032, description: 'Trainable parameters with the default arguments' }) parameterCount!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', example: 25557032, description: 'Trainable parameters with the default arguments' }) parameterCount!: number;
   @ApiProperty({ type: 'array', items: DIM_SCHEMA, example: ['batch', 3, 224, 224] }) inputShape!: (number | string)[];
 }
 

@@ -20,7 +20,7 @@ export class ValueInfoDto {
 export class InitializerDto {
   @ApiProperty({ example: 'layer1.0.conv1.weight', description: 'state_dict name' }) name!: string;
   @ApiProperty({ enum: DTYPES, enumName: 'Dtype' }) dtype!: string;
-  @ApiProperty({ type: [Number], example: [64, 64, 3, 3] }) shape!: number[];
+  @ApiProperty({ type: 'array', items: { type: 'integer' }, example: [64, 64, 3, 3] }) shape!: number[];
   @ApiProperty({ description: 'False for buffers (running_mean, num_batches_tracked, ...)' }) isParameter!: boolean;
   @ApiPropertyOptional({ description: 'An equal earlier initializer the exporter stored this one as' }) aliasOf?: string;
 }
@@ -37,7 +37,7 @@ export class GraphJsonDto {
   @ApiProperty({ enum: [GRAPH_JSON_FORMAT] }) format!: string;
   @ApiProperty({ example: 'resnet50' }) name!: string;
   @ApiPropertyOptional({ example: 'ResNet' }) modelClass?: string;
-  @ApiProperty({ example: 17 }) opset!: number;
+  @ApiProperty({ type: 'integer', example: 17 }) opset!: number;
   @ApiProperty({ type: [ValueInfoDto] }) inputs!: ValueInfoDto[];
   @ApiProperty({ type: [ValueInfoDto] }) outputs!: ValueInfoDto[];
   @ApiProperty({ type: [InitializerDto], description: 'state_dict entries in order; no weights' }) initializers!: InitializerDto[];
@@ -48,7 +48,7 @@ export class GraphJsonDto {
 const INT_ARRAY = { type: 'array', items: { type: 'integer' } } as const;
 
 export class GhnNodeInfoJsonDto {
-  @ApiProperty() cell!: number;
+  @ApiProperty({ type: 'integer' }) cell!: number;
   @ApiProperty({ example: 'layer1.0.conv1.weight' }) param_name!: string;
   @ApiProperty({ enum: GHN_PRIMITIVES, description: "The node's op" }) name!: string;
   @ApiProperty({ ...INT_ARRAY, nullable: true }) sz!: number[] | null;
@@ -57,10 +57,10 @@ export class GhnNodeInfoJsonDto {
 }
 
 export class GhnNodeJsonDto {
-  @ApiProperty() index!: number;
+  @ApiProperty({ type: 'integer' }) index!: number;
   @ApiProperty({ example: 'layer1.0.conv1.weight', description: 'Parameter name, or an autograd-style name for op nodes' }) name!: string;
   @ApiProperty({ enum: GHN_PRIMITIVES, enumName: 'GhnPrimitive' }) op!: string;
-  @ApiProperty() op_index!: number;
+  @ApiProperty({ type: 'integer' }) op_index!: number;
   @ApiProperty({ ...INT_ARRAY, nullable: true }) shape!: number[] | null;
   @ApiProperty({ nullable: true, type: String, example: 'Conv2d' }) module_type!: string | null;
   @ApiPropertyOptional({ type: GhnNodeInfoJsonDto }) node_info?: GhnNodeInfoJsonDto;
@@ -69,10 +69,10 @@ export class GhnNodeJsonDto {
 export class GhnGraphJsonDto {
   @ApiProperty({ example: 'resnet50' }) arch!: string;
   @ApiProperty({ enum: GHN_BUILDERS, enumName: 'GhnBuilder' }) builder!: string;
-  @ApiProperty({ example: 50 }) ve_cutoff!: number;
+  @ApiProperty({ type: 'integer', example: 50 }) ve_cutoff!: number;
   @ApiProperty({ ...INT_ARRAY, example: [3, 224, 224] }) expected_input_sz!: number[];
-  @ApiProperty() n_nodes!: number;
-  @ApiProperty() n_cells!: number;
+  @ApiProperty({ type: 'integer' }) n_nodes!: number;
+  @ApiProperty({ type: 'integer' }) n_cells!: number;
   @ApiProperty({ type: [String] }) primitives!: string[];
   @ApiProperty({ type: [GhnNodeJsonDto] }) nodes!: GhnNodeJsonDto[];
   @ApiProperty({ type: 'array', items: INT_ARRAY, description: 'Per node: [op_index]' }) node_feat!: number[][];

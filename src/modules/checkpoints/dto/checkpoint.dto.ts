@@ -6,9 +6,9 @@ import { DTYPES } from '../../../core/tensor/dtypes';
 export class TensorManifestEntryDto {
   @ApiProperty({ example: 'conv1.weight' }) name!: string;
   @ApiProperty({ enum: DTYPES, enumName: 'Dtype' }) dtype!: string;
-  @ApiProperty({ type: [Number], example: [64, 3, 7, 7] }) shape!: number[];
-  @ApiProperty({ description: 'Offset of the tensor bytes in the stored safetensors file' }) byteOffset!: number;
-  @ApiProperty() byteLength!: number;
+  @ApiProperty({ type: 'array', items: { type: 'integer' }, example: [64, 3, 7, 7] }) shape!: number[];
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Offset of the tensor bytes in the stored safetensors file' }) byteOffset!: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) byteLength!: number;
 }
 
 export class CheckpointDto {
@@ -18,10 +18,10 @@ export class CheckpointDto {
   @ApiProperty({ example: 'safetensors', description: 'Stored format (always safetensors)' }) format!: string;
   @ApiProperty({ example: 'safetensors', description: 'Format the client uploaded' }) originalFormat!: string;
   @ApiProperty({ description: 'sha256 of the stored bytes; also the ETag of /weights' }) sha256!: string;
-  @ApiProperty() sizeBytes!: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) sizeBytes!: number;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) architectureId!: string | null;
-  @ApiProperty() tensorCount!: number;
-  @ApiProperty({ description: 'Total number of elements over all tensors' }) parameterCount!: number;
+  @ApiProperty({ type: 'integer' }) tensorCount!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Total number of elements over all tensors' }) parameterCount!: number;
   @ApiProperty({ type: [String] }) tags!: string[];
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } }) metrics!: Record<string, number>;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Non-tensor entries of the source file' }) metadata!: Record<string, unknown>;
@@ -70,13 +70,13 @@ export class UploadCheckpointDto {
 export class TensorStatisticsDto {
   @ApiProperty() name!: string;
   @ApiProperty({ enum: DTYPES, enumName: 'Dtype' }) dtype!: string;
-  @ApiProperty({ type: [Number] }) shape!: number[];
-  @ApiProperty() count!: number;
+  @ApiProperty({ type: 'array', items: { type: 'integer' } }) shape!: number[];
+  @ApiProperty({ type: 'integer', format: 'int64' }) count!: number;
   @ApiProperty({ nullable: true, type: Number }) min!: number | null;
   @ApiProperty({ nullable: true, type: Number }) max!: number | null;
   @ApiProperty({ nullable: true, type: Number }) mean!: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'Population standard deviation' }) std!: number | null;
   @ApiProperty({ description: 'Fraction of elements equal to zero' }) zeroFraction!: number;
-  @ApiProperty() nanCount!: number;
-  @ApiProperty() infCount!: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) nanCount!: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) infCount!: number;
 }

@@ -27,9 +27,9 @@ export class GhnDto {
   @ApiProperty({ type: GhnConfigDocumentDto }) config!: GhnConfigDocumentDto;
   @ApiProperty({ enum: GHN_IMPLS, enumName: 'GhnImpl' }) impl!: string;
   @ApiProperty({ description: 'True for a GHN-2 (gated GNN); false for a GHN-3 (Graphormer)' }) isGhn2!: boolean;
-  @ApiProperty({ example: 64, description: 'Hidden size' }) hid!: number;
-  @ApiProperty({ example: 3, description: 'Graphormer layers (0 for a GHN-2)' }) layers!: number;
-  @ApiProperty({ example: 6906632, description: 'Elements over all weight tensors' }) parameterCount!: number;
+  @ApiProperty({ type: 'integer', example: 64, description: 'Hidden size' }) hid!: number;
+  @ApiProperty({ type: 'integer', example: 3, description: 'Graphormer layers (0 for a GHN-2)' }) layers!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', example: 6906632, description: 'Elements over all weight tensors' }) parameterCount!: number;
   @ApiProperty({ enum: GHN_SOURCES, enumName: 'GhnSource' }) source!: string;
   @ApiProperty({ description: 'sha256 of the file as uploaded or fetched, before conversion to safetensors' }) sourceSha256!: string;
   @ApiProperty({ description: 'Whether requests that name no GHN use this one' }) isDefault!: boolean;

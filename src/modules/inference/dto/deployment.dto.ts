@@ -31,21 +31,21 @@ export class CreateDeploymentDto {
   @IsIn(BACKENDS)
   backend?: string;
 
-  @ApiPropertyOptional({ default: 8, minimum: 1, maximum: 256, description: 'Most rows per engine run; larger requests are refused (400)' })
+  @ApiPropertyOptional({ type: 'integer', default: 8, minimum: 1, maximum: 256, description: 'Most rows per engine run; larger requests are refused (400)' })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(256)
   maxBatchSize?: number;
 
-  @ApiPropertyOptional({ default: 2, minimum: 0, maximum: 1000, description: 'How long a request may wait for others to join its batch (ms)' })
+  @ApiPropertyOptional({ type: 'integer', default: 2, minimum: 0, maximum: 1000, description: 'How long a request may wait for others to join its batch (ms)' })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1000)
   maxQueueDelayMs?: number;
 
-  @ApiPropertyOptional({ default: 64, minimum: 1, maximum: 10000, description: 'Most requests waiting; more get 503' })
+  @ApiPropertyOptional({ type: 'integer', default: 64, minimum: 1, maximum: 10000, description: 'Most requests waiting; more get 503' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -67,14 +67,14 @@ export class DeploymentDto {
   @ApiProperty({ enum: ['tfjs', 'onnxruntime'], enumName: 'InferenceEngineKind' }) engine!: string;
   @ApiProperty({ example: 'onnxruntime-cpu' }) engineName!: string;
   @ApiProperty({ example: 'cpu' }) backend!: string;
-  @ApiProperty() maxBatchSize!: number;
-  @ApiProperty() maxQueueDelayMs!: number;
-  @ApiProperty() maxQueueSize!: number;
+  @ApiProperty({ type: 'integer' }) maxBatchSize!: number;
+  @ApiProperty({ type: 'integer' }) maxQueueDelayMs!: number;
+  @ApiProperty({ type: 'integer' }) maxQueueSize!: number;
   @ApiProperty({ description: 'False when asked, or when the model has no shared variable batch dim' }) dynamicBatching!: boolean;
   @ApiProperty({ description: 'Inputs and outputs share a variable first dim' }) batchable!: boolean;
   @ApiProperty({ type: [OipTensorMetadataDto] }) inputs!: OipTensorMetadataDto[];
   @ApiProperty({ type: [OipTensorMetadataDto] }) outputs!: OipTensorMetadataDto[];
-  @ApiProperty({ description: 'Requests waiting now' }) queueDepth!: number;
+  @ApiProperty({ type: 'integer', description: 'Requests waiting now' }) queueDepth!: number;
   @ApiProperty({ description: 'Milliseconds to read the weights, build the engine and run it once' }) loadMs!: number;
   @ApiProperty({ example: '/v2/models/resnet18/infer' }) inferPath!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;

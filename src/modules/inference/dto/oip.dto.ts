@@ -5,7 +5,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
  * never by class-validator). Wire names (`model_name`, `binary_data_size`) follow the protocol.
  */
 
+/** The datatypes this server runs (BF16 as Triton spells it). */
 const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'BF16', 'FP32', 'FP64'];
+/** Every datatype a request may name: the protocol's own list, refused ones included, so that such requests are well-formed. */
+const REQUEST_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'BF16', 'FP32', 'FP64', 'BYTES'];
+const REFUSED_DATATYPES =
+  'UINT16, UINT32, UINT64 and BYTES are protocol datatypes that no model here takes: an input using one is refused with 400 ' +
+  '(`{"error": "input \'<name>\': datatype \\"UINT16\\" is not supported by this server (use one of ...)"}`) before anything runs.';
 const PARAMETERS = { type: 'object' as const, additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } };
 
 export class OipErrorDto {
@@ -34,7 +40,7 @@ export class OipModelReadyDto {
 export class OipTensorMetadataDto {
   @ApiProperty({ example: 'input' }) name!: string;
   @ApiProperty({ enum: DATATYPES, enumName: 'OipDatatype', example: 'FP32' }) datatype!: string;
-  @ApiProperty({ type: [Number], example: [-1, 3, 224, 224], description: '-1 marks a variable dim (the batch)' }) shape!: number[];
+  @ApiProperty({ type: 'array', items: { type: 'integer', format: 'int64' }, example: [-1, 3, 224, 224], description: '-1 marks a variable dim (the batch)' }) shape!: number[];
 }
 
 export class OipModelMetadataDto {
@@ -47,8 +53,8 @@ export class OipModelMetadataDto {
 
 export class OipRequestInputDto {
   @ApiProperty({ example: 'input' }) name!: string;
-  @ApiProperty({ type: [Number], example: [1, 3, 224, 224] }) shape!: number[];
-  @ApiProperty({ enum: DATATYPES, enumName: 'OipDatatype' }) datatype!: string;
+  @ApiProperty({ type: 'array', items: { type: 'integer', format: 'int64', minimum: 0 }, example: [1, 3, 224, 224] }) shape!: number[];
+  @ApiProperty({ enum: REQUEST_DATATYPES, enumName: 'OipRequestDatatype', description: REFUSED_DATATYPES }) datatype!: string;
   @ApiPropertyOptional({ ...PARAMETERS, description: '`binary_data_size`: this tensor\'s bytes follow the JSON header' }) parameters?: Record<string, unknown>;
   @ApiPropertyOptional({ type: 'array', items: {}, description: 'Row-major values, flat or nested; omitted when binary_data_size is given' }) data?: unknown[];
 }
@@ -67,7 +73,7 @@ export class OipInferRequestDto {
 
 export class OipResponseOutputDto {
   @ApiProperty({ example: 'logits' }) name!: string;
-  @ApiProperty({ type: [Number], example: [1, 1000] }) shape!: number[];
+  @ApiProperty({ type: 'array', items: { type: 'integer', format: 'int64', minimum: 0 }, example: [1, 1000] }) shape!: number[];
   @ApiProperty({ enum: DATATYPES, enumName: 'OipDatatype' }) datatype!: string;
   @ApiPropertyOptional({ ...PARAMETERS, description: '`binary_data_size` when the output follows the JSON header as bytes' }) parameters?: Record<string, unknown>;
   @ApiPropertyOptional({ type: 'array', items: {}, description: 'Row-major values (absent for binary outputs)' }) data?: unknown[];

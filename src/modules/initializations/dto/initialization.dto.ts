@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { BATCH_NORM_POLICIES, MAX_SEED, type BatchNormPolicy } from '../../../core/init';
 import { PageQueryDto } from '../../../http/dto/page-query.dto';
+import { NULLABLE_ERROR_SCHEMA, type JobErrorDto } from '../../jobs/dto/job.dto';
 import { INITIALIZATION_METHODS, INITIALIZATION_STATUSES, type InitializationMethod } from '../initialization.types';
 
 /** JSON body of POST /v1/initializations. */
@@ -54,10 +55,7 @@ export class InitializationOptionsDto {
   @ApiProperty({ enum: BATCH_NORM_POLICIES, enumName: 'BatchNormPolicy' }) batchNorm!: string;
 }
 
-export class InitializationErrorDto {
-  @ApiProperty() code!: string;
-  @ApiProperty() message!: string;
-}
+export type InitializationErrorDto = JobErrorDto;
 
 export class InitializationDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -76,7 +74,7 @@ export class InitializationDto {
   })
   checkpointId!: string | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The job computing it, for large initializations' }) jobId!: string | null;
-  @ApiProperty({ type: InitializationErrorDto, nullable: true }) error!: InitializationErrorDto | null;
+  @ApiProperty(NULLABLE_ERROR_SCHEMA) error!: InitializationErrorDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 

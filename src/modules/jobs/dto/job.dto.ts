@@ -1,25 +1,37 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { PageQueryDto } from '../../../http/dto/page-query.dto';
 import { IsIn, IsOptional, IsString } from 'class-validator';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
-export class JobErrorDto {
-  @ApiProperty() code!: string;
-  @ApiProperty() message!: string;
+export interface JobErrorDto {
+  code: string;
+  message: string;
 }
+
+/**
+ * `{ code, message }` or null, written inline: OpenAPI 3.0's `nullable` does not reach into a
+ * referenced schema, so a `$ref`/`allOf` to an object would not admit null.
+ */
+export const NULLABLE_ERROR_SCHEMA: ApiPropertyOptions = {
+  type: 'object',
+  nullable: true,
+  properties: { code: { type: 'string', description: 'Stable error code' }, message: { type: 'string' } },
+  required: ['code', 'message'],
+  description: 'Why it failed; null unless it failed or was cancelled',
+};
 
 export class JobDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'checkpoint.statistics' }) type!: string;
   @ApiProperty({ enum: JOB_STATUSES, enumName: 'JobStatus' }) status!: (typeof JOB_STATUSES)[number];
   @ApiProperty({ minimum: 0, maximum: 1 }) progress!: number;
-  @ApiProperty() attempts!: number;
+  @ApiProperty({ type: 'integer' }) attempts!: number;
   @ApiProperty() cancelRequested!: boolean;
   @ApiProperty({ type: 'object', additionalProperties: true }) payload!: Record<string, unknown>;
   @ApiPropertyOptional({ description: 'Present once the job succeeded', type: 'object', additionalProperties: true, nullable: true })
   result!: Record<string, unknown> | null;
-  @ApiPropertyOptional({ type: JobErrorDto, nullable: true }) error!: JobErrorDto | null;
+  @ApiProperty(NULLABLE_ERROR_SCHEMA) error!: JobErrorDto | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) checkpointId!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) startedAt!: string | null;
