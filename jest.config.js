@@ -5,4 +5,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
+  // A hang detector, not a speed check: suites run side by side on two cores, where a test that
+  // takes one second alone can take several.
+  testTimeout: 30000,
 };

@@ -26,7 +26,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Weightsmith')
     .setDescription(
-      'Neural-network weights over HTTP: checkpoints (safetensors, streamed, content-addressed), jobs, and — in later versions — GHN-predicted initializations, model soups, PAPA and sparsity. Errors use one problem-details envelope with a stable `code`.',
+      'Neural-network weights over HTTP: checkpoints (safetensors; PyTorch and ONNX uploads converted safely; streamed, content-addressed, with ranges), architecture graphs, GHN-predicted and classic initializations, long work as jobs, and inference through the Open Inference Protocol under `/v2`. Errors on `/v1` use one problem-details envelope with a stable `code`; `/v2` answers the protocol\'s `{"error"}` body.',
     )
     .setVersion('0.1.0')
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')

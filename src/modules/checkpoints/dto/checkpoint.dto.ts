@@ -14,7 +14,7 @@ export class TensorManifestEntryDto {
 export class CheckpointDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'resnet18-finetune-3' }) name!: string;
-  @ApiProperty({ example: 'uploaded', description: 'uploaded, soup, papa, pruned, prediction, ...' }) kind!: string;
+  @ApiProperty({ example: 'uploaded', description: 'How the checkpoint was made: `uploaded` (an upload) or `initialization` (stored by an initialization)' }) kind!: string;
   @ApiProperty({ example: 'safetensors', description: 'Stored format (always safetensors)' }) format!: string;
   @ApiProperty({ example: 'safetensors', description: 'Format the client uploaded' }) originalFormat!: string;
   @ApiProperty({ description: 'sha256 of the stored bytes; also the ETag of /weights' }) sha256!: string;
