@@ -55,7 +55,9 @@ RUN cp -r node_modules/.prisma /tmp/prisma-client \
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 WORKDIR /app
-ENV NODE_ENV=production PORT=3000 WEIGHTSMITH_DATA_DIR=/data
+# glibc's allocator gives freed memory back (as scripts/serve.sh sets it for `npm start`).
+ENV NODE_ENV=production PORT=3000 WEIGHTSMITH_DATA_DIR=/data \
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma

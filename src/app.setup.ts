@@ -9,8 +9,11 @@ import type { AppConfig } from './infra/config/app-config';
 import { Metrics } from './infra/metrics/metrics';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { JsonLogger } from './infra/logging/json-logger';
+import { IdleCollector, fullGarbageCollection } from './infra/memory/idle-collector';
 
 const UNLIMITED_PATHS = /^\/(health\/|metrics$|docs|openapi\.json$)/;
+/** Quiet time after the last request before dead buffers are collected (see IdleCollector). */
+const IDLE_COLLECT_MS = 5_000;
 
 /** Recursively sorts object keys so the committed OpenAPI document diffs cleanly. */
 function sortKeys(value: unknown): unknown {
@@ -46,6 +49,14 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Op
   const logger = new JsonLogger(config.log.level, config.log.format);
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
+  const gc = fullGarbageCollection();
+  if (gc) {
+    const collector = new IdleCollector(gc, IDLE_COLLECT_MS);
+    // Probes and scrapes are not work: they neither delay a collection nor call for one.
+    app.use(collector.middleware((path) => UNLIMITED_PATHS.test(path)));
+    collector.start(1_000);
+    (app.getHttpServer() as { once(event: 'close', fn: () => void): unknown }).once('close', () => collector.stop());
+  }
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {

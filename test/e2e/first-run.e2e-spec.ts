@@ -1,10 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
-import { startServerProcess, type ServerProcess } from '../utils/server-process';
-import { databaseLabel, makeDataDir, resetPostgres, testDatabaseUrl } from '../utils/test-app';
+import { freePort, startServerProcess, type ServerProcess } from '../utils/server-process';
+import { databaseLabel, makeDataDir, resetPostgres, testDatabaseUrl, testEnv } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 import { projectRoot } from '../../src/core/io/project-root';
 
@@ -61,13 +61,14 @@ describe(`first start output (${databaseLabel()})`, () => {
   });
 });
 
-/** What `npm start` runs before the server: its command line up to `node dist/...`. */
-function startBuildCommand(): string {
+/** `npm start` as its two parts: the build, then the command that runs the server. */
+function startScript(): { build: string; serve: string } {
   const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const [build, run] = pkg.scripts.start.split(/\s*&&\s*(?=node dist\/)/);
-  expect(run).toMatch(/^node dist\/src\/main\.js$/);
-  return build;
+  const at = pkg.scripts.start.lastIndexOf('&&');
+  expect(at).toBeGreaterThan(0);
+  return { build: pkg.scripts.start.slice(0, at).trim(), serve: pkg.scripts.start.slice(at + 2).trim() };
 }
+const startBuildCommand = () => startScript().build;
 
 describe("npm start's build step", () => {
   const dist = join(projectRoot(), 'dist');
@@ -86,6 +87,40 @@ describe("npm start's build step", () => {
     expect((await stat(join(dist, 'src', 'main.js'))).mtimeMs).toBe(before);
     await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(join(dist, 'src', 'removed.js.map'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+/** The process running dist/src/main.js under `root` (itself, or a descendant through exec'ing shells). */
+function serverPid(root: number): number | null {
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    if (!existsSync(`/proc/${pid}`)) continue;
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dist/src/main.js')) return pid;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    if (children) queue.push(...children.split(/\s+/).map(Number));
+  }
+  return null;
+}
+
+describe("npm start's server process", () => {
+  it("runs with glibc's allocator set to give freed memory back", async () => {
+    const dataDir = await makeDataDir();
+    const port = await freePort();
+    const env: Record<string, string | undefined> = { ...process.env, NODE_OPTIONS: '', ...testEnv(dataDir, { PORT: String(port) }) };
+    for (const name of ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']) delete env[name];
+    const child = spawn('bash', ['-c', startScript().serve], { cwd: projectRoot(), env, stdio: 'ignore', detached: true });
+    try {
+      await waitFor('the server', async () => ((await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => null))?.status === 200 ? true : undefined), 60_000, 100);
+      const pid = serverPid(child.pid!);
+      expect(pid).not.toBeNull();
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      expect(environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072', 'MALLOC_TRIM_THRESHOLD_=131072']));
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
