@@ -3,17 +3,18 @@
 #   docker build -t weightsmith:cpu . && docker build -f Dockerfile.gpu -t weightsmith:gpu .
 # No `# syntax=` line and no unused stages: the file builds with the classic builder
 # (DOCKER_BUILDKIT=0), which builds every stage of a file, and needs no image but the node base.
-# Every install step reaches only the npm registry (the project's .npmrc skips onnxruntime-node's
-# download of GPU binaries from another host).
+# Every install step reaches only the npm registry (onnxruntime-node's install script, which
+# downloads GPU binaries from another host, does not run).
 ARG NODE_VERSION=20
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-# ONNXRUNTIME_NODE_INSTALL=skip repeats the .npmrc setting (npm 11 warns that it will stop passing
-# unknown .npmrc keys to install scripts): onnxruntime-node's CPU binaries ship in its package.
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's own switch for its GPU download. package.json's
+# `allowScripts` already denies that script to an npm that reads the field; the npm of this base
+# image runs every install script. The CPU binaries ship in the package.
 ENV PRISMA_QUERY_ENGINE_LIBRARY=/dev/null PRISMA_SCHEMA_ENGINE_BINARY=/dev/null \
     CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1 ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY prisma ./prisma
 COPY prisma.config.ts ./
@@ -54,7 +55,9 @@ RUN cp -r node_modules/.prisma /tmp/prisma-client \
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 WORKDIR /app
-ENV NODE_ENV=production PORT=3000 WEIGHTSMITH_DATA_DIR=/data
+# glibc's allocator gives freed memory back (as scripts/serve.sh sets it for `npm start`).
+ENV NODE_ENV=production PORT=3000 WEIGHTSMITH_DATA_DIR=/data \
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma

@@ -9,9 +9,12 @@ import type { AppConfig } from './infra/config/app-config';
 import { Metrics } from './infra/metrics/metrics';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { JsonLogger } from './infra/logging/json-logger';
+import { IdleCollector, fullGarbageCollection } from './infra/memory/idle-collector';
 
 /** Probes, scrapes and docs: not in the access log. */
 const UNLOGGED_PATHS = /^\/(health\/|metrics$|docs|openapi\.json$)/;
+/** Quiet time after the last request before dead buffers are collected (see IdleCollector). */
+const IDLE_COLLECT_MS = 5_000;
 
 /** Recursively sorts object keys so the committed OpenAPI document diffs cleanly. */
 function sortKeys(value: unknown): unknown {
@@ -55,6 +58,14 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Op
   // ETag on every JSON answer would be an undocumented header and a 304 no client asked for.
   app.set('etag', false);
   app.use(requestIdMiddleware);
+  const gc = fullGarbageCollection();
+  if (gc) {
+    const collector = new IdleCollector(gc, IDLE_COLLECT_MS);
+    // Probes and scrapes are not work: they neither delay a collection nor call for one.
+    app.use(collector.middleware((path) => UNLOGGED_PATHS.test(path)));
+    collector.start(1_000);
+    (app.getHttpServer() as { once(event: 'close', fn: () => void): unknown }).once('close', () => collector.stop());
+  }
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {

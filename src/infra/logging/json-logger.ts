@@ -1,5 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { currentRequestId } from './request-context';
+import { NEST_BOOT_CONTEXTS } from './startup-notice';
 
 const LEVELS: Record<string, number> = { debug: 10, verbose: 10, log: 20, info: 20, warn: 30, error: 40, fatal: 50 };
 
@@ -41,11 +42,12 @@ export class JsonLogger implements LoggerService {
     this.emit('fatal', message, rest);
   }
 
-  private emit(level: string, message: unknown, rest: unknown[]): void {
-    if (LEVELS[level] < this.threshold) return;
+  private emit(requested: string, message: unknown, rest: unknown[]): void {
     // Nest passes the context as the last string argument, and a stack before it for errors.
     const args = [...rest];
     const context = typeof args[args.length - 1] === 'string' ? (args.pop() as string) : undefined;
+    const level = requested === 'info' && context && NEST_BOOT_CONTEXTS.has(context) ? 'debug' : requested;
+    if (LEVELS[level] < this.threshold) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level };
     if (context) entry.context = context;
     const requestId = currentRequestId();

@@ -20,13 +20,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   /** Recently verified keys, so that each request does not cost a database round trip. */
   private readonly cache = new Map<string, { key: ApiKey; until: number }>();
+  /** The admin key made at this start, until the server has shown it (once, after it listens). */
+  private createdAdminKey: string | null = null;
 
   constructor(
     private readonly repository: ApiKeysRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** First start with auth on and no key: store the configured admin key, or make one and print it once. */
+  /** First start with auth on and no key: store the configured admin key, or make one for the server to show once. */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.auth.enabled) {
       this.logger.warn('authentication is DISABLED (WEIGHTSMITH_AUTH=disabled): every request is admin');
@@ -40,9 +42,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
       return;
     }
     const key = newKey();
-    if (!(await this.repository.createFirst({ name: 'bootstrap admin', prefix: key.slice(0, 10), hash: hashKey(key), scopes: ['admin'] }))) return;
-    // Printed once, on stdout, outside the JSON log stream so that it is easy to copy.
-    process.stdout.write(`\nWeightsmith created an admin API key. It is shown only once:\n\n  ${key}\n\nUse it as: Authorization: Bearer ${key}\n\n`);
+    if (await this.repository.createFirst({ name: 'bootstrap admin', prefix: key.slice(0, 10), hash: hashKey(key), scopes: ['admin'] })) this.createdAdminKey = key;
+  }
+
+  /** The admin key created at this start, handed out once (the server prints it last, after it listens). */
+  takeCreatedAdminKey(): string | null {
+    const key = this.createdAdminKey;
+    this.createdAdminKey = null;
+    return key;
   }
 
   async create(name: string, scopes: Scope[]): Promise<{ apiKey: ApiKey; key: string }> {
