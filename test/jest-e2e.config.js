@@ -10,6 +10,7 @@ module.exports = {
   testEnvironment: 'node',
   testTimeout: 120000,
   maxWorkers: 1,
+  setupFiles: ['<rootDir>/test/e2e/quiet-tfjs.ts'],
   globalSetup: '<rootDir>/test/e2e/global-setup.ts',
   globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
 };
