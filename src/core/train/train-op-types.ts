@@ -1,0 +1,54 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { CoreError } from '../errors';
+import type { GraphNode } from '../graph/ir';
+
+/** A BatchNorm's new running statistics, computed by a training-mode forward (applied after the step). */
+export interface BatchNormUpdate {
+  mean: string;
+  variance: string;
+  newMean: tf.Tensor;
+  newVariance: tf.Tensor;
+}
+
+export interface TrainOpContext {
+  training: boolean;
+  /** Training-mode BatchNorms report their running-statistics updates here. */
+  batchNormUpdates: BatchNormUpdate[];
+}
+
+export interface Forward {
+  outputs: tf.Tensor[];
+  /** Whatever the backward pass needs besides inputs and outputs (e.g. BatchNorm's normalized input). */
+  saved?: tf.Tensor[];
+}
+
+/**
+ * One op of the training executor, on logical (NCHW, PyTorch-layout) tensors with tfjs-core ops:
+ * its forward, and its backward (the gradients of the inputs from those of the outputs; undefined
+ * for inputs that take none, e.g. shapes). Backward passes use only forward kernels, so every
+ * backend that runs the forward trains.
+ */
+export interface TrainOp {
+  forward(node: GraphNode, inputs: (tf.Tensor | undefined)[], ctx: TrainOpContext): Forward;
+  backward?(node: GraphNode, inputs: (tf.Tensor | undefined)[], forward: Forward, dys: (tf.Tensor | undefined)[]): (tf.Tensor | undefined)[];
+}
+
+export function ints(node: GraphNode, name: string, fallback: number[]): number[] {
+  const v = node.attributes[name];
+  return Array.isArray(v) ? (v as number[]) : fallback;
+}
+
+export function num(node: GraphNode, name: string, fallback: number): number {
+  const v = node.attributes[name];
+  return typeof v === 'number' ? v : fallback;
+}
+
+export function need(node: GraphNode, inputs: (tf.Tensor | undefined)[], i: number): tf.Tensor {
+  const t = inputs[i];
+  if (t === undefined) throw new CoreError('GRAPH_INVALID', `input ${i} of ${node.opType} node ${node.name} is missing`, { node: node.name });
+  return t;
+}
+
+export function unsupported(node: GraphNode, why: string): CoreError {
+  return new CoreError('GRAPH_UNKNOWN_OP', `${node.opType} node ${node.name}: ${why}`, { node: node.name, opType: node.opType });
+}
