@@ -1,0 +1,13 @@
+export { classCounts, DEFAULT_DATASET_LIMITS, inputDtype, resolveClassCount, selectExamples } from './dataset';
+export type { Dataset, DatasetLimits, InputDtype } from './dataset';
+export { datasetStatistics } from './dataset-stats';
+export type { DatasetStatistics } from './dataset-stats';
+export { readDataset } from './read-dataset';
+export type { ReadDatasetOptions } from './read-dataset';
+export { CLASS_COUNT_KEY, CLASS_NAMES_KEY, serializeDataset, writeDataset } from './write-dataset';
+export { SPLIT_NAMES, splitCount, splitDataset, splitSizes } from './splits';
+export type { DatasetSplits, SplitName, SplitOptions } from './splits';
+export { BUILTIN_DATASET_NAMES, BUILTIN_DATASETS, builtinDatasetInfo, builtinSplits, clearBuiltinDatasetCache, loadBuiltinDataset } from './builtin';
+export type { BuiltinDatasetInfo, LoadBuiltinOptions } from './builtin';
+export { scanPixelArrays } from './json-pixels';
+export type { PixelArrayFormat, ScannedPixels } from './json-pixels';
