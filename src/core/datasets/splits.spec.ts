@@ -61,6 +61,14 @@ describe('splitDataset', () => {
     expect(Array.from(b.test.filter((i) => i < labels.length))).toEqual(Array.from(a.test));
   });
 
+  it('shuffles classes of equal size differently', () => {
+    const alternating = Int32Array.from({ length: 40 }, (_, i) => i % 2);
+    const splits = splitDataset(alternating, 2, { seed: 3, validation: 0, test: 0.5 });
+    const ranks = (c: number) => Array.from(splits.test.filter((i) => i % 2 === c), (i) => i >> 1);
+    expect(ranks(0)).toHaveLength(10);
+    expect(ranks(0)).not.toEqual(ranks(1));
+  });
+
   it('keeps a fixed test set and splits validation off the rest, stratified', () => {
     const fixedTest = Array.from({ length: 30 }, (_, k) => k * 3);
     const splits = splitDataset(labels, 5, { seed: 1, validation: 0.25, fixedTest });
