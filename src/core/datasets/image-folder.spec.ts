@@ -2,6 +2,7 @@ import { CoreError } from '../errors';
 import { writeZip } from '../formats/torch/testing/checkpoint-writers';
 import { bufferSource } from '../io/random-access';
 import { readImageFolderZip, type ImageFolderOptions } from './image-folder';
+import { encodeJpeg, flatBlock } from './testing/jpeg-writer';
 import { simplePng } from './testing/png-writer';
 
 const gray = (value: number, side = 2) => simplePng(side, side, 1, new Array(side * side).fill(value));
@@ -37,6 +38,17 @@ describe('readImageFolderZip', () => {
     expect(Array.from(dataset.inputs)).toEqual([10, 10, 10, 10, 100, 100, 100, 100, 200, 200, 200, 200]);
   });
 
+  it('decodes JPEG next to PNG', async () => {
+    const jpeg = encodeJpeg({ width: 8, height: 8, components: [{ id: 1, h: 1, v: 1, blocks: [flatBlock(90)] }] });
+    const zip = writeZip([
+      ['b/x.jpeg', jpeg],
+      ['a/y.png', gray(30)],
+    ]);
+    const dataset = await readImageFolderZip(bufferSource(zip), { height: 2, width: 2 });
+    expect(Array.from(dataset.labels)).toEqual([0, 1]);
+    expect(Array.from(dataset.inputs)).toEqual([30, 30, 30, 30, 90, 90, 90, 90]);
+  });
+
   it('converts every image to the requested channels', async () => {
     const zip = writeZip([
       ['a/1.png', gray(50, 1)],
@@ -55,7 +67,9 @@ describe('readImageFolderZip', () => {
     expect((await failure(writeZip([['loose.png', gray(1)]]), { height: 2, width: 2 })).code).toBe('DATASET_ARCHIVE_INVALID');
     expect((await failure(writeZip([['a/readme.txt', new Uint8Array(4)]]), { height: 2, width: 2 })).code).toBe('DATASET_ARCHIVE_INVALID');
     expect((await failure(writeZip([['a/.hidden', new Uint8Array(4)]]), { height: 2, width: 2 })).code).toBe('DATASET_EMPTY');
-    expect((await failure(writeZip([['a/x.jpg', new Uint8Array(4)]]), { height: 2, width: 2 })).code).toBe('UNSUPPORTED_FORMAT');
+    expect((await failure(writeZip([['a/x.jpg', new Uint8Array(4)]]), { height: 2, width: 2 })).code).toBe('DATASET_IMAGE_INVALID');
+    const progressive = encodeJpeg({ width: 8, height: 8, components: [{ id: 1, h: 1, v: 1, blocks: [flatBlock(9)] }], sof: 0xc2 });
+    expect((await failure(writeZip([['a/x.JPG', progressive]]), { height: 2, width: 2 })).code).toBe('UNSUPPORTED_FORMAT');
     expect((await failure(writeZip([['a/x.png', gray(1).subarray(0, 30)]]), { height: 2, width: 2 })).code).toBe('DATASET_IMAGE_INVALID');
   });
 

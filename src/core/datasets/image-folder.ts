@@ -3,6 +3,7 @@ import { openZipEntry, readZipDirectory, type ZipEntry } from '../formats/torch/
 import type { RandomAccessSource } from '../io/random-access';
 import { DEFAULT_DATASET_LIMITS, type Dataset } from './dataset';
 import { resizeBilinearInto, toChannels } from './image-resize';
+import { decodeJpeg } from './jpeg-decode';
 import { decodePng } from './png-decode';
 
 export interface ImageFolderOptions {
@@ -75,10 +76,8 @@ function decode(bytes: Uint8Array, file: ImageFile, maxPixels: number) {
   const lower = file.fileName.toLowerCase();
   const what = `${file.className}/${file.fileName}`.slice(0, 200);
   if (lower.endsWith('.png')) return decodePng(bytes, what, { maxPixels });
-  if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) {
-    throw new CoreError('UNSUPPORTED_FORMAT', `${what}: JPEG images are not supported yet (PNG only)`, { file: what });
-  }
-  throw archiveError(`${what}: not an image (PNG expected, by file extension)`, { file: what });
+  if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) return decodeJpeg(bytes, what, { maxPixels });
+  throw archiveError(`${what}: not an image (PNG or JPEG expected, by file extension)`, { file: what });
 }
 
 /**
@@ -89,7 +88,7 @@ function decode(bytes: Uint8Array, file: ImageFile, maxPixels: number) {
  * Guards: image count, each file's declared size, each image's pixel count (before inflating) and
  * the output size are checked before decoding; deflated entries never inflate past their declared
  * size. Errors: DATASET_ARCHIVE_INVALID (corrupt archive, files outside class folders, non-images),
- * DATASET_IMAGE_INVALID (corrupt image), UNSUPPORTED_FORMAT (JPEG, interlaced PNG),
+ * DATASET_IMAGE_INVALID (corrupt image), UNSUPPORTED_FORMAT (progressive JPEG, interlaced PNG),
  * DATASET_EMPTY, DATASET_TOO_LARGE.
  */
 export async function readImageFolderZip(source: RandomAccessSource, opts: ImageFolderOptions): Promise<Dataset> {

@@ -16,3 +16,4 @@ export type { ImageFolderOptions } from './image-folder';
 export { decodePng } from './png-decode';
 export type { DecodedImage, ImageDecodeLimits } from './png-decode';
 export { resizeBilinearInto, toChannels } from './image-resize';
+export { decodeJpeg } from './jpeg-decode';
