@@ -1,15 +1,17 @@
 import { CoreError } from '../errors';
 import { writeZip } from '../formats/torch/testing/checkpoint-writers';
 import { bufferSource } from '../io/random-access';
-import { readImageFolderZip, type ImageFolderOptions } from './image-folder';
+import { readImageFolderArchive, type ImageFolderOptions } from './image-folder';
 import { encodeJpeg, flatBlock } from './testing/jpeg-writer';
 import { simplePng } from './testing/png-writer';
+import { writeTar } from './testing/tar-writer';
+import { gzipSync } from 'node:zlib';
 
 const gray = (value: number, side = 2) => simplePng(side, side, 1, new Array(side * side).fill(value));
 const red = simplePng(1, 1, 3, [255, 0, 0]);
 
 async function failure(zip: Uint8Array, opts: ImageFolderOptions): Promise<CoreError> {
-  const error = await readImageFolderZip(bufferSource(zip), opts).then(
+  const error = await readImageFolderArchive(bufferSource(zip), opts).then(
     () => null,
     (e: unknown) => e,
   );
@@ -17,7 +19,7 @@ async function failure(zip: Uint8Array, opts: ImageFolderOptions): Promise<CoreE
   return error;
 }
 
-describe('readImageFolderZip', () => {
+describe('readImageFolderArchive', () => {
   it('reads class folders inside one top folder, skipping hidden and __MACOSX files', async () => {
     const zip = writeZip(
       [
@@ -29,7 +31,7 @@ describe('readImageFolderZip', () => {
       ],
       { deflate: true },
     );
-    const dataset = await readImageFolderZip(bufferSource(zip), { height: 2, width: 2 });
+    const dataset = await readImageFolderArchive(bufferSource(zip), { height: 2, width: 2 });
     expect(dataset.shape).toEqual([3, 1, 2, 2]);
     expect(dataset.classNames).toEqual(['cat', 'dog']);
     expect(dataset.classCount).toBe(2);
@@ -44,9 +46,35 @@ describe('readImageFolderZip', () => {
       ['b/x.jpeg', jpeg],
       ['a/y.png', gray(30)],
     ]);
-    const dataset = await readImageFolderZip(bufferSource(zip), { height: 2, width: 2 });
+    const dataset = await readImageFolderArchive(bufferSource(zip), { height: 2, width: 2 });
     expect(Array.from(dataset.labels)).toEqual([0, 1]);
     expect(Array.from(dataset.inputs)).toEqual([30, 30, 30, 30, 90, 90, 90, 90]);
+  });
+
+  it('reads tar and .tar.gz archives, with pax long names', async () => {
+    const longClass = 'c'.repeat(120);
+    const tar = writeTar([
+      ['top/b/1.png', gray(7)],
+      [`top/${longClass}/2.png`, gray(8)],
+    ]);
+    for (const archive of [tar, gzipSync(tar)]) {
+      const dataset = await readImageFolderArchive(bufferSource(archive), { height: 1, width: 1 });
+      expect(dataset.classNames).toEqual(['b', longClass]);
+      expect(Array.from(dataset.inputs)).toEqual([7, 8]);
+    }
+  });
+
+  it('refuses a corrupt tar and stops inflating a .tar.gz at its limit', async () => {
+    const tar = writeTar([['a/1.png', gray(7)]]);
+    const bad = Uint8Array.from(tar);
+    bad[5] ^= 1; // the header checksum no longer matches
+    expect((await failure(bad, { height: 1, width: 1 })).code).toBe('DATASET_ARCHIVE_INVALID');
+    expect((await failure(tar.subarray(0, 540), { height: 1, width: 1 })).code).toBe('DATASET_ARCHIVE_INVALID');
+    const bomb = gzipSync(new Uint8Array(4 << 20));
+    const error = await failure(bomb, { height: 1, width: 1, maxUnzippedBytes: 1 << 20 });
+    expect(error.code).toBe('DATASET_ARCHIVE_INVALID');
+    expect(error.message).toContain('inflates past');
+    expect((await failure(gzipSync(tar).subarray(0, 40), { height: 1, width: 1 })).code).toBe('DATASET_ARCHIVE_INVALID');
   });
 
   it('converts every image to the requested channels', async () => {
@@ -54,11 +82,11 @@ describe('readImageFolderZip', () => {
       ['a/1.png', gray(50, 1)],
       ['b/1.png', red],
     ]);
-    const rgb = await readImageFolderZip(bufferSource(zip), { height: 1, width: 1, channels: 3 });
+    const rgb = await readImageFolderArchive(bufferSource(zip), { height: 1, width: 1, channels: 3 });
     expect(rgb.shape).toEqual([2, 3, 1, 1]);
     expect(Array.from(rgb.inputs)).toEqual([50, 50, 50, 255, 0, 0]);
     // Without `channels`, the first image (gray) decides.
-    const first = await readImageFolderZip(bufferSource(zip), { height: 1, width: 1 });
+    const first = await readImageFolderArchive(bufferSource(zip), { height: 1, width: 1 });
     expect(Array.from(first.inputs)).toEqual([50, 76]);
   });
 

@@ -1,6 +1,6 @@
-import { CoreError, isCoreError } from '../errors';
-import { openZipEntry, readZipDirectory, type ZipEntry } from '../formats/torch/zip-archive';
+import { CoreError } from '../errors';
 import type { RandomAccessSource } from '../io/random-access';
+import { archiveError, listArchiveFiles, type ArchiveFile } from './archive-files';
 import { DEFAULT_DATASET_LIMITS, type Dataset } from './dataset';
 import { resizeBilinearInto, toChannels } from './image-resize';
 import { decodeJpeg } from './jpeg-decode';
@@ -20,26 +20,14 @@ export interface ImageFolderOptions {
   maxFileBytes?: number;
   /** Largest output inputs tensor in bytes (default: the dataset limit, 2 GiB). */
   maxInputBytes?: number;
+  /** Largest tar inside a .tar.gz once inflated (default 2 GiB). */
+  maxUnzippedBytes?: number;
 }
 
 interface ImageFile {
-  entry: ZipEntry;
+  entry: ArchiveFile;
   className: string;
   fileName: string;
-}
-
-function archiveError(message: string, details?: Record<string, unknown>): CoreError {
-  return new CoreError('DATASET_ARCHIVE_INVALID', message, details);
-}
-
-/** The zip reader's own failures become this module's code; other errors pass through. */
-async function asArchiveError<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (e) {
-    if (isCoreError(e) && e.code.startsWith('TORCH_')) throw archiveError(e.message.replace('invalid zip archive: ', 'not a valid zip archive: '));
-    throw e;
-  }
 }
 
 /** Metadata and hidden files that archivers add and a reader should pass over. */
@@ -48,8 +36,8 @@ function ignored(parts: string[]): boolean {
 }
 
 /** Lists the images as class/file: one optional top-level folder around the class folders is allowed. */
-function listImages(entries: Iterable<ZipEntry>): ImageFile[] {
-  const files = [...entries].filter((e) => !e.name.endsWith('/')).map((entry) => ({ entry, parts: entry.name.split('/').filter((p) => p !== '') }));
+function listImages(entries: readonly ArchiveFile[]): ImageFile[] {
+  const files = entries.map((entry) => ({ entry, parts: entry.name.split('/').filter((p) => p !== '' && p !== '.') }));
   const kept = files.filter((f) => !ignored(f.parts));
   const tops = new Set(kept.map((f) => f.parts[0]));
   const strip = tops.size === 1 && kept.every((f) => f.parts.length === 3) ? 1 : 0;
@@ -81,7 +69,7 @@ function decode(bytes: Uint8Array, file: ImageFile, maxPixels: number) {
 }
 
 /**
- * Reads a zip archive of an image folder, one subfolder per class (CLASS/IMAGE.png, optionally all
+ * Reads a zip, tar or .tar.gz archive of an image folder, one subfolder per class (CLASS/IMAGE.png, optionally all
  * inside one top folder; hidden files and __MACOSX are skipped), into a uint8 dataset: each image
  * decoded, converted to `channels` and resized to height × width. Classes are the folder names
  * sorted by code point (label = position); examples are ordered by class, then by file name.
@@ -91,7 +79,7 @@ function decode(bytes: Uint8Array, file: ImageFile, maxPixels: number) {
  * DATASET_IMAGE_INVALID (corrupt image), UNSUPPORTED_FORMAT (progressive JPEG, interlaced PNG),
  * DATASET_EMPTY, DATASET_TOO_LARGE.
  */
-export async function readImageFolderZip(source: RandomAccessSource, opts: ImageFolderOptions): Promise<Dataset> {
+export async function readImageFolderArchive(source: RandomAccessSource, opts: ImageFolderOptions): Promise<Dataset> {
   const limits = DEFAULT_DATASET_LIMITS;
   checkSize('height', opts.height, limits.maxSide);
   checkSize('width', opts.width, limits.maxSide);
@@ -99,15 +87,15 @@ export async function readImageFolderZip(source: RandomAccessSource, opts: Image
   const maxPixels = opts.maxPixels ?? 4096 * 4096;
   const maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
   const maxInputBytes = opts.maxInputBytes ?? limits.maxInputBytes;
-  const files = listImages((await asArchiveError(readZipDirectory(source))).values());
+  const files = listImages(await listArchiveFiles(source, { maxFiles: maxImages * 2 + 1000, maxUnzippedBytes: opts.maxUnzippedBytes ?? limits.maxInputBytes }));
   if (files.length === 0) throw new CoreError('DATASET_EMPTY', 'the archive holds no images');
   if (files.length > maxImages) throw new CoreError('DATASET_TOO_LARGE', `the archive holds ${files.length} files, over the limit of ${maxImages}`, { files: files.length, maxImages });
   const classNames = [...new Set(files.map((f) => f.className))].sort(byCodePoint);
   if (classNames.length > limits.maxClasses) throw archiveError(`${classNames.length} class folders, over the limit of ${limits.maxClasses}`);
   files.sort((a, b) => byCodePoint(a.className, b.className) || byCodePoint(a.fileName, b.fileName));
   for (const f of files) {
-    if (f.entry.uncompressedSize > maxFileBytes) {
-      throw new CoreError('DATASET_TOO_LARGE', `${f.entry.name.slice(0, 200)} takes ${f.entry.uncompressedSize} bytes, over the limit of ${maxFileBytes} per file`, { maxFileBytes });
+    if (f.entry.size > maxFileBytes) {
+      throw new CoreError('DATASET_TOO_LARGE', `${f.entry.name.slice(0, 200)} takes ${f.entry.size} bytes, over the limit of ${maxFileBytes} per file`, { maxFileBytes });
     }
   }
   const labelOf = new Map(classNames.map((name, label) => [name, label]));
@@ -117,7 +105,7 @@ export async function readImageFolderZip(source: RandomAccessSource, opts: Image
   const labels = new Int32Array(files.length);
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
-    const bytes = await asArchiveError(openZipEntry(source, file.entry).then((entry) => entry.read(0, entry.size)));
+    const bytes = await file.entry.read();
     const image = decode(bytes, file, maxPixels);
     channels ??= image.channels;
     if (!inputs) {
