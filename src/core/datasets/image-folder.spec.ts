@@ -123,5 +123,6 @@ describe('readImageFolderArchive', () => {
     expect((await failure(zip, { height: 100, width: 100, maxInputBytes: 29_999 })).code).toBe('DATASET_TOO_LARGE');
     expect((await failure(zip, { height: 0, width: 2 })).code).toBe('INVALID_ARGUMENT');
     expect((await failure(zip, { height: 2, width: 5000 })).code).toBe('INVALID_ARGUMENT');
+    expect((await failure(zip, { height: 2, width: 2, channels: 2 as 1 })).code).toBe('INVALID_ARGUMENT');
   });
 });

@@ -69,13 +69,13 @@ function decode(bytes: Uint8Array, file: ImageFile, maxPixels: number) {
 }
 
 /**
- * Reads a zip, tar or .tar.gz archive of an image folder, one subfolder per class (CLASS/IMAGE.png, optionally all
- * inside one top folder; hidden files and __MACOSX are skipped), into a uint8 dataset: each image
- * decoded, converted to `channels` and resized to height × width. Classes are the folder names
+ * Reads a zip, tar or .tar.gz archive of an image folder, one subfolder per class (CLASS/IMAGE.png,
+ * optionally all inside one top folder; hidden files and __MACOSX are skipped), into a uint8
+ * dataset: each image decoded, converted to `channels` and resized to height × width. Classes are the folder names
  * sorted by code point (label = position); examples are ordered by class, then by file name.
- * Guards: image count, each file's declared size, each image's pixel count (before inflating) and
- * the output size are checked before decoding; deflated entries never inflate past their declared
- * size. Errors: DATASET_ARCHIVE_INVALID (corrupt archive, files outside class folders, non-images),
+ * Guards: the image count and each file's declared size are checked before any image is read,
+ * each image's pixel count before it is inflated, the output size before it is allocated;
+ * deflated entries never inflate past their declared size. Errors: DATASET_ARCHIVE_INVALID (corrupt archive, files outside class folders, non-images),
  * DATASET_IMAGE_INVALID (corrupt image), UNSUPPORTED_FORMAT (progressive JPEG, interlaced PNG),
  * DATASET_EMPTY, DATASET_TOO_LARGE.
  */
@@ -83,11 +83,16 @@ export async function readImageFolderArchive(source: RandomAccessSource, opts: I
   const limits = DEFAULT_DATASET_LIMITS;
   checkSize('height', opts.height, limits.maxSide);
   checkSize('width', opts.width, limits.maxSide);
+  if (opts.channels !== undefined && opts.channels !== 1 && opts.channels !== 3) {
+    throw new CoreError('INVALID_ARGUMENT', `channels must be 1 or 3, got ${String(opts.channels)}`, { channels: opts.channels });
+  }
   const maxImages = opts.maxImages ?? 200_000;
   const maxPixels = opts.maxPixels ?? 4096 * 4096;
   const maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
   const maxInputBytes = opts.maxInputBytes ?? limits.maxInputBytes;
-  const files = listImages(await listArchiveFiles(source, { maxFiles: maxImages * 2 + 1000, maxUnzippedBytes: opts.maxUnzippedBytes ?? limits.maxInputBytes }));
+  // A tar is listed in one pass: room for hidden and metadata files next to the images.
+  const archive = await listArchiveFiles(source, { maxFiles: maxImages * 2 + 1000, maxUnzippedBytes: opts.maxUnzippedBytes ?? limits.maxInputBytes });
+  const files = listImages(archive);
   if (files.length === 0) throw new CoreError('DATASET_EMPTY', 'the archive holds no images');
   if (files.length > maxImages) throw new CoreError('DATASET_TOO_LARGE', `the archive holds ${files.length} files, over the limit of ${maxImages}`, { files: files.length, maxImages });
   const classNames = [...new Set(files.map((f) => f.className))].sort(byCodePoint);
