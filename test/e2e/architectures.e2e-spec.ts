@@ -135,6 +135,10 @@ describe(`architectures API (${databaseLabel()})`, () => {
       ['no source', () => post({ name: 'nothing' }), 400, 'VALIDATION_FAILED'],
       ['numClasses without zoo', () => post({ graph: tinyGraph(), numClasses: 10 }), 400, 'VALIDATION_FAILED'],
       ['numClasses of zero', () => post({ zoo: 'resnet18', numClasses: 0 }), 400, 'VALIDATION_FAILED'],
+      ['inChannels without zoo', () => post({ graph: tinyGraph(), inChannels: 1 }), 400, 'VALIDATION_FAILED'],
+      ['inChannels of zero', () => post({ zoo: 'resnet20', inChannels: 0 }), 400, 'VALIDATION_FAILED'],
+      ['inChannels over the limit', () => post({ zoo: 'resnet20', inChannels: 1025 }), 400, 'VALIDATION_FAILED'],
+      ['fractional inChannels', () => post({ zoo: 'resnet20', inChannels: 1.5 }), 400, 'VALIDATION_FAILED'],
       ['an unknown property', () => post({ zoo: 'resnet18', colour: 'blue' }), 400, 'VALIDATION_FAILED'],
       ['an unknown upload field', () => upload(readFileSync(RESNET18_ONNX), 'r.onnx', { colour: 'blue' }), 400, 'INVALID_FIELD'],
       ['an empty upload', () => upload(Buffer.alloc(0)), 400, 'FILE_EMPTY'],
@@ -334,6 +338,29 @@ describe(`architectures API (${databaseLabel()})`, () => {
       inputShape: ['batch', 3, 224, 224],
     });
     expect(res.body.items.find((m: { name: string }) => m.name === 'inception_v3').inputShape).toEqual(['batch', 3, 299, 299]);
+    expect(res.body.items.find((m: { name: string }) => m.name === 'resnet20')).toEqual({
+      name: 'resnet20',
+      family: 'resnet_cifar',
+      modelClass: 'CifarResNet',
+      parameterCount: 272474,
+      inputShape: ['batch', 3, 32, 32],
+    });
+  });
+
+  it('stores a CIFAR-style ResNet for 28×28 grayscale images', async () => {
+    const created = await post({ zoo: 'resnet20', inChannels: 1, imageSize: 28 }).expect(201);
+    expect(created.body).toMatchObject({
+      name: 'resnet20',
+      family: 'resnet_cifar',
+      modelClass: 'CifarResNet',
+      parameterCount: 272474 - 2 * 16 * 9,
+      inputs: [{ name: 'input', dtype: 'F32', shape: ['batch', 1, 28, 28] }],
+      outputs: [{ dtype: 'F32', shape: ['batch', 10] }],
+    });
+    const rgb = await post({ zoo: 'resnet20', imageSize: 28 }).expect(201);
+    expect(rgb.body.id).not.toBe(created.body.id);
+    const graph = (await get(`/${created.body.id}/graph`).expect(200)).body;
+    expect(graph.initializers.find((i: { name: string }) => i.name === 'conv1.weight').shape).toEqual([16, 1, 3, 3]);
   });
 
   it('refuses to delete an architecture a checkpoint references (409)', async () => {

@@ -191,7 +191,7 @@ describe(`generated OpenAPI client (${databaseLabel()})`, () => {
     expect((await client.GET('/v1/architectures/{id}/graph', { params: { path: { id: architectureId } } })).response.status).toBe(200);
     expect((await client.GET('/v1/architectures/{id}/ghn-graph', { params: { path: { id: architectureId }, query: { builder: 'ghn3' } } })).response.status).toBe(200);
     expect((await client.GET('/v1/architectures', { params: { query: { limit: 5 } } })).data?.items.map((a) => a.id)).toContain(architectureId);
-    expect((await client.GET('/v1/zoo')).data?.items.length).toBe(73);
+    expect((await client.GET('/v1/zoo')).data?.items.length).toBe(76);
 
     const init = await client.POST('/v1/initializations', { body: { architectureId, method: 'kaiming', seed: 1 } });
     expect(init.response.status).toBe(201);

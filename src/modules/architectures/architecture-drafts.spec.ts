@@ -50,6 +50,15 @@ describe('architecture drafts', () => {
     expect(a).toMatchObject({ name: 'mine', family: 'resnet', source: 'zoo', summary: { parameterCount: 11689512 } });
     expect(draftFromZoo('resnet18', {}).contentHash).toBe(a.contentHash);
     expect(draftFromZoo('resnet18', { numClasses: 10 }).contentHash).not.toBe(a.contentHash);
+    expect(draftFromZoo('resnet18', { inChannels: 1 }).contentHash).not.toBe(a.contentHash);
+  });
+
+  it('builds a CIFAR-style ResNet for grayscale 28×28 images', () => {
+    const draft = draftFromZoo('resnet20', { inChannels: 1, imageSize: 28 });
+    expect(draft).toMatchObject({ name: 'resnet20', family: 'resnet_cifar', modelClass: 'CifarResNet', summary: { parameterCount: 272474 - 2 * 144 } });
+    expect(draft.summary.inputs).toEqual([{ name: 'input', dtype: 'F32', shape: ['batch', 1, 28, 28] }]);
+    expect(draft.summary.outputs).toEqual([expect.objectContaining({ shape: ['batch', 10] })]);
+    expect(() => draftFromZoo('wrn16_4', { inChannels: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
   it('wants exactly one source, and zoo arguments only with zoo', () => {
@@ -57,5 +66,7 @@ describe('architecture drafts', () => {
     expect(() => requireExactlyOneSource({ zoo: 'a', graph: {} })).toThrow(ServiceError);
     expect(() => requireExactlyOneSource({ graph: {}, imageSize: 32 })).toThrow(ServiceError);
     expect(() => requireExactlyOneSource({ zoo: 'a', imageSize: 32 })).not.toThrow();
+    expect(() => requireExactlyOneSource({ graph: {}, inChannels: 1 })).toThrow(ServiceError);
+    expect(() => requireExactlyOneSource({ zoo: 'a', inChannels: 1 })).not.toThrow();
   });
 });

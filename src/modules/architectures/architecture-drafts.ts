@@ -147,14 +147,21 @@ function isGhnGraphJson(json: unknown): boolean {
   return o.format === undefined && 'builder' in o && 'edges' in o;
 }
 
-export function requireExactlyOneSource(body: { zoo?: unknown; graph?: unknown; ghnGraph?: unknown; numClasses?: unknown; imageSize?: unknown }): void {
+export function requireExactlyOneSource(body: {
+  zoo?: unknown;
+  graph?: unknown;
+  ghnGraph?: unknown;
+  numClasses?: unknown;
+  imageSize?: unknown;
+  inChannels?: unknown;
+}): void {
   const given = (['zoo', 'graph', 'ghnGraph'] as const).filter((k) => body[k] !== undefined);
   if (given.length !== 1) {
     throw new ServiceError('VALIDATION_FAILED', `send exactly one of zoo, graph or ghnGraph (got ${given.length ? given.join(', ') : 'none'}), or upload a file as multipart/form-data`, {
       given,
     });
   }
-  if (body.zoo === undefined && (body.numClasses !== undefined || body.imageSize !== undefined)) {
-    throw new ServiceError('VALIDATION_FAILED', 'numClasses and imageSize apply only to zoo models');
+  if (body.zoo === undefined && (body.numClasses !== undefined || body.imageSize !== undefined || body.inChannels !== undefined)) {
+    throw new ServiceError('VALIDATION_FAILED', 'numClasses, imageSize and inChannels apply only to zoo models');
   }
 }

@@ -22,6 +22,7 @@ export interface CreateArchitectureInput {
   zoo?: string;
   numClasses?: number;
   imageSize?: number;
+  inChannels?: number;
   name?: string;
   graph?: object;
   ghnGraph?: object;
@@ -58,7 +59,7 @@ export class ArchitecturesService {
   async create(input: CreateArchitectureInput): Promise<CreatedArchitecture> {
     requireExactlyOneSource(input);
     let draft: NewArchitecture;
-    if (input.zoo !== undefined) draft = draftFromZoo(input.zoo, { numClasses: input.numClasses, imageSize: input.imageSize }, input.name);
+    if (input.zoo !== undefined) draft = draftFromZoo(input.zoo, { numClasses: input.numClasses, imageSize: input.imageSize, inChannels: input.inChannels }, input.name);
     else if (input.graph !== undefined) draft = draftFromGraphJson(input.graph, input.name);
     else draft = draftFromGhnGraphJson(input.ghnGraph, input.name);
     return this.store(draft);

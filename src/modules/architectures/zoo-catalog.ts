@@ -6,14 +6,14 @@ export interface ZooModel {
   name: string;
   family: string;
   modelClass: string | null;
-  /** Trainable parameters with the default arguments (1000 classes). */
+  /** Trainable parameters with the default arguments (1000 classes; 10 for the CIFAR-style models). */
   parameterCount: number;
   /** Declared input shape, e.g. ['batch', 3, 224, 224]. */
   inputShape: (number | string)[];
 }
 
 /**
- * The built-in torchvision zoo with parameter counts. Building all ~75 graphs takes a few hundred
+ * The built-in zoo (torchvision's classifiers and small CIFAR-style ResNets) with parameter counts. Building all ~75 graphs takes a few hundred
  * milliseconds, so it is done once, on first use, yielding to the event loop between models.
  */
 @Injectable()

@@ -10,7 +10,7 @@ import { ZooModelListDto } from './dto/architecture.dto';
 export class ZooController {
   constructor(private readonly architectures: ArchitecturesService) {}
 
-  /** The built-in torchvision architectures (POST /v1/architectures with `{"zoo": name}`). */
+  /** The built-in architectures: torchvision's and CIFAR-style ResNets (POST /v1/architectures with `{"zoo": name}`). */
   @ApiOperation({ summary: 'List the model zoo' })
   @Get()
   @ApiOkResponse({ type: ZooModelListDto })

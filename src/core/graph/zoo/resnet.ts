@@ -23,40 +23,40 @@ export const RESNET_CONFIGS: Record<string, ResNetConfig> = {
   wide_resnet101_2: { block: 'bottleneck', layers: [3, 4, 23, 3], widthPerGroup: 128 },
 };
 
+/** torchvision's `downsample`: a 1×1 convolution and a BatchNorm when the shape changes, else `x`. */
+function shortcut(b: GraphBuilder, x: string, inplanes: number, planes: number, stride: number): string {
+  if (stride === 1 && inplanes === planes) return x;
+  return b.module('downsample', () => batchNorm2d(b, 1, conv2d(b, 0, x, planes, { kernel: 1, stride, bias: false })));
+}
+
+/** torchvision's BasicBlock (post-activation; a projection shortcut where the shape changes). */
+export function basicBlock(b: GraphBuilder, x: string, planes: number, stride: number): string {
+  let out = conv2d(b, 'conv1', x, planes, { kernel: 3, stride, padding: 1, bias: false });
+  out = batchNorm2d(b, 'bn1', out);
+  out = relu(b, 'relu', out);
+  out = conv2d(b, 'conv2', out, planes, { kernel: 3, padding: 1, bias: false });
+  out = batchNorm2d(b, 'bn2', out);
+  return relu(b, 'relu', add(b, out, shortcut(b, x, b.dim(x, 1), planes, stride)));
+}
+
 export function resnet(b: GraphBuilder, numClasses: number, config: ResNetConfig): string {
   const expansion = config.block === 'basic' ? 1 : 4;
   const groups = config.groups ?? 1;
   const baseWidth = config.widthPerGroup ?? 64;
 
-  const block = (x: string, planes: number, stride: number): string => {
-    const inplanes = b.dim(x, 1);
-    let out: string;
-    if (config.block === 'basic') {
-      out = conv2d(b, 'conv1', x, planes, { kernel: 3, stride, padding: 1, bias: false });
-      out = batchNorm2d(b, 'bn1', out);
-      out = relu(b, 'relu', out);
-      out = conv2d(b, 'conv2', out, planes, { kernel: 3, padding: 1, bias: false });
-      out = batchNorm2d(b, 'bn2', out);
-    } else {
-      const width = Math.floor(planes * (baseWidth / 64)) * groups;
-      out = conv2d(b, 'conv1', x, width, { kernel: 1, bias: false });
-      out = batchNorm2d(b, 'bn1', out);
-      out = relu(b, 'relu', out);
-      out = conv2d(b, 'conv2', out, width, { kernel: 3, stride, padding: 1, groups, bias: false });
-      out = batchNorm2d(b, 'bn2', out);
-      out = relu(b, 'relu', out);
-      out = conv2d(b, 'conv3', out, planes * expansion, { kernel: 1, bias: false });
-      out = batchNorm2d(b, 'bn3', out);
-    }
-    let identity = x;
-    if (stride !== 1 || inplanes !== planes * expansion) {
-      identity = b.module('downsample', () => {
-        const d = conv2d(b, 0, x, planes * expansion, { kernel: 1, stride, bias: false });
-        return batchNorm2d(b, 1, d);
-      });
-    }
-    return relu(b, 'relu', add(b, out, identity));
+  const bottleneck = (x: string, planes: number, stride: number): string => {
+    const width = Math.floor(planes * (baseWidth / 64)) * groups;
+    let out = conv2d(b, 'conv1', x, width, { kernel: 1, bias: false });
+    out = batchNorm2d(b, 'bn1', out);
+    out = relu(b, 'relu', out);
+    out = conv2d(b, 'conv2', out, width, { kernel: 3, stride, padding: 1, groups, bias: false });
+    out = batchNorm2d(b, 'bn2', out);
+    out = relu(b, 'relu', out);
+    out = conv2d(b, 'conv3', out, planes * expansion, { kernel: 1, bias: false });
+    out = batchNorm2d(b, 'bn3', out);
+    return relu(b, 'relu', add(b, out, shortcut(b, x, b.dim(x, 1), planes * expansion, stride)));
   };
+  const block = config.block === 'basic' ? (x: string, planes: number, stride: number) => basicBlock(b, x, planes, stride) : bottleneck;
 
   let x = conv2d(b, 'conv1', b.input, 64, { kernel: 7, stride: 2, padding: 3, bias: false });
   x = batchNorm2d(b, 'bn1', x);

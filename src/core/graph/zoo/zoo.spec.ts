@@ -85,6 +85,9 @@ const PUBLISHED_PARAMS: Record<string, number> = {
   wide_resnet101_2: 126_886_696,
 };
 
+/** The CIFAR-style models (not torchvision's); their counts are derived in `cifar.spec.ts`. */
+const CIFAR_PARAMS: Record<string, number> = { resnet20: 272_474, resnet56: 855_770, wrn16_4: 2_748_890 };
+
 function parameterCount(g: ArchitectureGraph): number {
   return g.initializers.filter((i) => i.isParameter).reduce((s, i) => s + i.shape.reduce((p, d) => p * d, 1), 0);
 }
@@ -161,11 +164,12 @@ function shapeErrors(g: ArchitectureGraph): string[] {
 }
 
 describe('zoo', () => {
-  it('lists every builder name once, sorted, with a published parameter count', () => {
+  it('lists every builder name once, sorted, with a known parameter count', () => {
     const names = zooNames();
     expect(names).toEqual([...names].sort());
     expect(new Set(names).size).toBe(names.length);
-    expect(names.sort()).toEqual(Object.keys(PUBLISHED_PARAMS).sort());
+    expect(names.sort()).toEqual([...Object.keys(PUBLISHED_PARAMS), ...Object.keys(CIFAR_PARAMS)].sort());
+    expect(names).toHaveLength(76);
   });
 
   it.each(Object.entries(PUBLISHED_PARAMS))('%s has %d parameters and a well-formed graph', (name, count) => {
@@ -180,12 +184,35 @@ describe('zoo', () => {
     expect(g.inputs).toEqual([{ name: 'input', dtype: 'F32', shape: ['batch', 3, size, size] }]);
   });
 
+  it.each(Object.entries(CIFAR_PARAMS))('%s has %d parameters and a well-formed 32 px, 10-class graph', (name, count) => {
+    const g = buildZooModel(name);
+    expect(parameterCount(g)).toBe(count);
+    expectWellFormed(g);
+    expect(shapeErrors(g)).toEqual([]);
+    expect(g.outputs).toEqual([{ name: 'logits', dtype: 'F32', shape: ['batch', 10] }]);
+    expect(g.inputs).toEqual([{ name: 'input', dtype: 'F32', shape: ['batch', 3, 32, 32] }]);
+  });
+
+  it('takes any number of input channels, changing only the stem weight', () => {
+    for (const name of zooNames()) {
+      const rgb = buildZooModel(name);
+      const gray = buildZooModel(name, { inChannels: 1 });
+      expect(gray.inputs[0].shape).toEqual(['batch', 1, ...rgb.inputs[0].shape.slice(2)]);
+      const changed = gray.initializers.filter((t, k) => JSON.stringify(t) !== JSON.stringify(rgb.initializers[k]));
+      expect({ name, changed: changed.map((t) => t.shape[1]) }).toEqual({ name, changed: [1] });
+      expect(gray.nodes).toEqual(rgb.nodes);
+      expect(shapeErrors(gray)).toEqual([]);
+    }
+  });
+
   it('names families and model classes', () => {
     expect(zooFamily('resnext50_32x4d')).toBe('resnet');
     expect(zooFamily('efficientnet_v2_s')).toBe('efficientnet');
     expect(buildZooModel('vit_b_32').modelClass).toBe('VisionTransformer');
     expect(buildZooModel('squeezenet1_1').modelClass).toBe('SqueezeNet');
     expect(buildZooModel('regnet_y_400mf').modelClass).toBe('RegNet');
+    expect([zooFamily('resnet20'), zooFamily('resnet56'), zooFamily('wrn16_4')]).toEqual(['resnet_cifar', 'resnet_cifar', 'resnet_cifar']);
+    expect([buildZooModel('resnet56').modelClass, buildZooModel('wrn16_4').modelClass]).toEqual(['CifarResNet', 'WideResNet']);
   });
 
   it('rejects unknown models with ZOO_UNKNOWN_MODEL', () => {
@@ -220,6 +247,9 @@ describe('zoo', () => {
     };
     expect(code(() => buildZooModel('resnet18', { numClasses: 0 }))).toBe('INVALID_ARGUMENT');
     expect(code(() => buildZooModel('resnet18', { imageSize: 1.5 }))).toBe('INVALID_ARGUMENT');
+    for (const inChannels of [0, -1, 2.5, Number.NaN, 1025]) {
+      expect(code(() => buildZooModel('resnet20', { inChannels }))).toBe('INVALID_ARGUMENT');
+    }
     expect(code(() => buildZooModel('vit_b_16', { imageSize: 200 }))).toBe('INVALID_ARGUMENT');
     // AlexNet's adaptive pool to 6x6 exports only from a multiple of 6 (5x5 features at 200 px).
     expect(code(() => buildZooModel('alexnet', { imageSize: 200 }))).toBe('INVALID_ARGUMENT');

@@ -1,5 +1,6 @@
 import { CoreError } from '../../errors';
 import type { ArchitectureGraph } from '../ir';
+import { CIFAR_RESNET_BLOCKS, WIDE_RESNET_CONFIGS, cifarResnet, wideResnet } from './cifar';
 import { alexnet, squeezenet, vgg } from './classic';
 import { BATCH, GraphBuilder, invalidArgument } from './graph-builder';
 import { CONVNEXT_CONFIGS, convnext } from './convnext';
@@ -12,20 +13,26 @@ import { RESNET_CONFIGS, resnet } from './resnet';
 import { SHUFFLENET_CHANNELS, shufflenetV2 } from './shufflenet';
 import { VIT_CONFIGS, visionTransformer } from './vit';
 
-/** A torchvision classification architecture: its family, Python class and forward pass. */
+/** A classification architecture: its family, Python class, default sizes and forward pass. */
 interface ZooEntry {
   family: string;
   modelClass: string;
   imageSize: number;
+  numClasses: number;
   forward: (b: GraphBuilder, numClasses: number) => string;
 }
 
 export interface ZooOptions {
-  /** Classifier outputs (default 1000, ImageNet). */
+  /** Classifier outputs (default 1000, ImageNet; 10 for the CIFAR-style models). */
   numClasses?: number;
-  /** Square input size (default 224; 299 for inception_v3). */
+  /** Square input size (default 224; 299 for inception_v3; 32 for the CIFAR-style models). */
   imageSize?: number;
+  /** Input channels (default 3; 1 for grayscale): only the stem convolution's weight changes. */
+  inChannels?: number;
 }
+
+/** Largest `inChannels` accepted (hyperspectral stacks stay far below). */
+export const MAX_IN_CHANNELS = 1024;
 
 const REGISTRY = new Map<string, ZooEntry>();
 
@@ -37,8 +44,9 @@ function register(
   names: string[],
   make: (name: string) => Forward,
   imageSize = 224,
+  numClasses = 1000,
 ): void {
-  for (const name of names) REGISTRY.set(name, { family, modelClass, imageSize, forward: make(name) });
+  for (const name of names) REGISTRY.set(name, { family, modelClass, imageSize, numClasses, forward: make(name) });
 }
 
 const VGG_LETTERS: Record<string, string> = { '11': 'A', '13': 'B', '16': 'D', '19': 'E' };
@@ -71,11 +79,17 @@ register('regnet', 'RegNet', Object.keys(REGNET_CONFIGS), (name) => (b, n) => re
 register('googlenet', 'GoogLeNet', ['googlenet'], () => googlenet);
 register('inception', 'Inception3', ['inception_v3'], () => inceptionV3, 299);
 register('convnext', 'ConvNeXt', Object.keys(CONVNEXT_CONFIGS), (name) => (b, n) => convnext(b, n, name));
+register('resnet_cifar', 'CifarResNet', Object.keys(CIFAR_RESNET_BLOCKS), (name) => (b, n) =>
+  cifarResnet(b, n, CIFAR_RESNET_BLOCKS[name]), 32, 10,
+);
+register('resnet_cifar', 'WideResNet', Object.keys(WIDE_RESNET_CONFIGS), (name) => (b, n) =>
+  wideResnet(b, n, WIDE_RESNET_CONFIGS[name].depth, WIDE_RESNET_CONFIGS[name].widen), 32, 10,
+);
 register('vit', 'VisionTransformer', Object.keys(VIT_CONFIGS), (name) => (b, n) =>
   visionTransformer(b, n, VIT_CONFIGS[name]),
 );
 
-/** All zoo model names (torchvision builder names), sorted. */
+/** All zoo model names (torchvision builder names, and the CIFAR-style models), sorted. */
 export function zooNames(): string[] {
   return [...REGISTRY.keys()].sort();
 }
@@ -99,14 +113,18 @@ export function zooFamily(name: string): string {
  */
 export function buildZooModel(name: string, opts: ZooOptions = {}): ArchitectureGraph {
   const model = entry(name);
-  const numClasses = opts.numClasses ?? 1000;
+  const numClasses = opts.numClasses ?? model.numClasses;
   const imageSize = opts.imageSize ?? model.imageSize;
+  const inChannels = opts.inChannels ?? 3;
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw invalidArgument('numClasses must be a positive integer', { numClasses });
   }
   if (!Number.isInteger(imageSize) || imageSize < 1) {
     throw invalidArgument('imageSize must be a positive integer', { imageSize });
   }
-  const b = new GraphBuilder(name, model.modelClass, [BATCH, 3, imageSize, imageSize]);
+  if (!Number.isInteger(inChannels) || inChannels < 1 || inChannels > MAX_IN_CHANNELS) {
+    throw invalidArgument(`inChannels must be an integer from 1 to ${MAX_IN_CHANNELS}`, { inChannels });
+  }
+  const b = new GraphBuilder(name, model.modelClass, [BATCH, inChannels, imageSize, imageSize]);
   return b.build(model.forward(b, numClasses));
 }

@@ -1,6 +1,7 @@
 import { PageQueryDto } from '../../../http/dto/page-query.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { MAX_IN_CHANNELS } from '../../../core/graph/zoo';
 import { ARCHITECTURE_SOURCES, GHN_BUILDERS } from '../architecture.types';
 import { DIM_SCHEMA, GhnGraphJsonDto, GraphJsonDto, ValueInfoDto } from './graph-json.dto';
 
@@ -39,25 +40,32 @@ export class ArchitecturePageDto {
 
 /** JSON body of POST /v1/architectures: exactly one of `zoo`, `graph`, `ghnGraph`. */
 export class CreateArchitectureDto {
-  @ApiPropertyOptional({ example: 'resnet50', description: 'A zoo model name (GET /v1/zoo), built with its torchvision defaults' })
+  @ApiPropertyOptional({ example: 'resnet50', description: 'A zoo model name (GET /v1/zoo), built with its default arguments' })
   @IsOptional()
   @IsString()
   @Length(1, 100)
   zoo?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1_000_000, default: 1000, description: 'Zoo only: classifier outputs' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1_000_000, description: 'Zoo only: classifier outputs (default 1000; 10 for resnet20, resnet56 and wrn16_4)' })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   numClasses?: number;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 8192, description: 'Zoo only: square input size (default 224; 299 for inception_v3)' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 8192, description: 'Zoo only: square input size (default 224; 299 for inception_v3; 32 for resnet20, resnet56 and wrn16_4)' })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(8192)
   imageSize?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_IN_CHANNELS, default: 3, description: 'Zoo only: input channels (1 for grayscale); only the first convolution changes' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_IN_CHANNELS)
+  inChannels?: number;
 
   @ApiPropertyOptional({ description: 'Display name; defaults to the zoo name or the graph name' })
   @IsOptional()
