@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { assertRelativeWithin } from '../ghn/testing-ghn-fixtures';
+import { assertRelativeWithin, exceeds } from '../ghn/testing-ghn-fixtures';
 import { importOnnxGraph } from '../graph/onnx-import';
 import { hostTensorOf, readSafetensorsFile, useBackend } from '../runtime/testing/runtime-testing';
 import { fixturesDir } from '../testing/fixtures';
@@ -18,6 +18,13 @@ const TOLERANCE = 1e-4;
  * step by that value's own magnitude, turning the noise into a 1.4e-4 relative weight difference.
  * A float64 computation of the same semantics lands 1.44e-4 from the fixture and 3.5e-5 from us.
  * These stay checked at 1e-4 in a test expected to fail, so a change that starts matching shows.
+ */
+/**
+ * Where float32 summation order decides the result: in cnn_bn's conv2.weight a couple of step-1
+ * gradient elements are almost all cancellation (element 146: ours -5.557e-7, float64 -5.584e-7,
+ * PyTorch -5.706e-7, against a mean magnitude of 5e-3), and Adam+CM's near-sign update turns that
+ * into weight differences of 1e-4 to 2e-4. The test below holds every other element to 1e-4 and
+ * requires each element outside it to be such a cancellation.
  */
 const ILL_CONDITIONED: Record<string, string[]> = { 'cnn_bn.adam-cm': ['conv2.weight'] };
 const dir = fixturesDir('train');
@@ -137,10 +144,27 @@ describe.each(['cpu', 'wasm'] as const)('training steps equal PyTorch (fixtures/
 
     const illConditioned = Object.entries(ILL_CONDITIONED).filter(([k]) => k.startsWith(`${m}.`));
     if (illConditioned.length > 0 && !slow) {
-      it.failing.each(illConditioned)('%s: the ill-conditioned tensors (%s) stay outside 1e-4 of the fixture', async (k, names) => {
-      const run = await threeSteps(m, k.slice(m.length + 1));
-      compareAll(names.map((name): [string, ArrayLike<number>, Float32Array] => [name, run.actual(name), run.expected(name)]));
-    });
+      it.each(illConditioned)('%s: %s differ from the fixture only where the step-1 gradient is cancellation (|g| < 1%% of the mean)', async (k, names) => {
+        const run = await threeSteps(m, k.slice(m.length + 1));
+        const step1 = await readSafetensorsFile(`${dir}/${m}.step1.safetensors`);
+        for (const name of names) {
+          const actual = run.actual(name);
+          const expected = run.expected(name);
+          const gradient = hostTensorOf(step1, `grad/${name}`).data as Float32Array;
+          let scale = 0;
+          let meanGradient = 0;
+          for (let i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            meanGradient += Math.abs(gradient[i]) / gradient.length;
+          }
+          const outside: { index: number; relativeGradient: number }[] = [];
+          for (let i = 0; i < expected.length; i++) {
+            if (exceeds(Math.abs(actual[i] - expected[i]) / scale, TOLERANCE)) outside.push({ index: i, relativeGradient: Math.abs(gradient[i]) / meanGradient });
+          }
+          expect(outside.length).toBeLessThanOrEqual(2);
+          for (const o of outside) expect({ name, ...o, cancellation: o.relativeGradient < 0.01 }).toMatchObject({ cancellation: true });
+        }
+      });
     }
   });
 });
