@@ -17,3 +17,5 @@ export { decodePng } from './png-decode';
 export type { DecodedImage, ImageDecodeLimits } from './png-decode';
 export { resizeBilinearInto, toChannels } from './image-resize';
 export { decodeJpeg } from './jpeg-decode';
+export { checkNormalization, gatherBatch } from './batch';
+export type { Batch, Normalization } from './batch';
