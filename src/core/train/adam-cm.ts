@@ -34,7 +34,7 @@ export class AdamCm implements Optimizer {
   private arrays: Record<string, Float32Array | Float64Array> = {};
   private steps = 0;
   private random: number;
-  private readonly lr: number;
+  private lr: number;
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly eps: number;
@@ -169,6 +169,14 @@ export class AdamCm implements Optimizer {
     s ^= s << 5;
     this.random = s >>> 0 || 1;
     return this.random / 4294967296;
+  }
+
+  get learningRate(): number {
+    return this.lr;
+  }
+
+  setLearningRate(lr: number): void {
+    this.lr = requireFinite('lr', lr, 0);
   }
 
   state(): OptimizerState {

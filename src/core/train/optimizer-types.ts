@@ -17,6 +17,9 @@ export interface Optimizer {
   step(params: ParamArrays, grads: ParamArrays): void;
   state(): OptimizerState;
   load(state: OptimizerState): void;
+  /** Sets the learning rate used from the next step on (a schedule calls it before each step). */
+  setLearningRate(lr: number): void;
+  readonly learningRate: number;
 }
 
 export function requireFinite(name: string, value: number, min = -Infinity, max = Infinity): number {

@@ -32,7 +32,7 @@ function slot(arrays: Record<string, Float32Array | Float64Array>, key: string, 
 export class Sgd implements Optimizer {
   private arrays: Record<string, Float32Array | Float64Array> = {};
   private steps = 0;
-  private readonly lr: number;
+  private lr: number;
   private readonly momentum: number;
   private readonly dampening: number;
   private readonly nesterov: boolean;
@@ -68,6 +68,14 @@ export class Sgd implements Optimizer {
     this.steps++;
   }
 
+  get learningRate(): number {
+    return this.lr;
+  }
+
+  setLearningRate(lr: number): void {
+    this.lr = requireFinite('lr', lr, 0);
+  }
+
   state(): OptimizerState {
     return { step: this.steps, arrays: copyArrays(this.arrays) };
   }
@@ -86,7 +94,7 @@ export class Sgd implements Optimizer {
 export class Adam implements Optimizer {
   private arrays: Record<string, Float32Array | Float64Array> = {};
   private steps = 0;
-  private readonly lr: number;
+  private lr: number;
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly eps: number;
@@ -124,6 +132,14 @@ export class Adam implements Optimizer {
       }
     }
     this.steps = t;
+  }
+
+  get learningRate(): number {
+    return this.lr;
+  }
+
+  setLearningRate(lr: number): void {
+    this.lr = requireFinite('lr', lr, 0);
   }
 
   state(): OptimizerState {

@@ -44,6 +44,8 @@ export class TrainableGraph {
     const missingOps = untrainableOps(graph);
     if (missingOps.length > 0) throw new CoreError('GRAPH_UNKNOWN_OP', `training does not support the op(s) ${missingOps.join(', ')}`, { ops: missingOps });
     for (const init of graph.initializers) {
+      // BatchNorm counters (an I64 buffer in zoo graphs) are kept as numbers in `counters`.
+      if (init.name.endsWith('num_batches_tracked')) continue;
       const t = state.get(init.name) ?? (init.aliasOf ? state.get(init.aliasOf) : undefined);
       if (!t) throw new CoreError('TENSOR_NOT_FOUND', `the state has no tensor '${init.name}'`, { name: init.name });
       const tensor = tf.tensor(t.data, t.shape, 'float32');
