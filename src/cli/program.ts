@@ -1,10 +1,27 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OFFICIAL_GHNS, type OfficialGhnName } from '../core/ghn-hub/official-ghns';
 import { errorLine, printJson, resolveArg, UsageError } from './cli-io';
+import type { TrainCommandOptions } from './commands/train';
 
 /** Exit statuses: 1 when a command fails, 2 for a usage or configuration error. */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+
+function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a finite number');
+  return n;
+}
+
+function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected an integer ≥ 0');
+  return Number(value);
+}
+
+function channelCount(value: string): 1 | 3 {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError('expected 1 or 3');
+  return Number(value) as 1 | 3;
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -99,6 +116,45 @@ export function buildProgram(cwd = process.cwd()): Command {
     .action(async (opts: { ghn: string; config?: string; arch: string; out: string; builder?: 'ghn3' | 'ppuda'; seed: number; backend: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow' | 'auto' }) => {
       const { runPredictCommand } = await import('./commands/predict');
       printJson(await runPredictCommand(opts, path));
+    });
+
+  program
+    .command('train')
+    .description('Train an architecture from a checkpoint on a dataset file (inputs used as stored: float32 as is, uint8 / 255); write the state_dict (PyTorch names, num_batches_tracked as I64) as safetensors.')
+    .requiredOption('--arch <source>', 'zoo:NAME, model.onnx, or a canonical graph JSON')
+    .requiredOption('--weights <file>', 'initial checkpoint (safetensors, torch, ONNX initializers), bound by tensor name')
+    .requiredOption('--data <file>', 'dataset file (.safetensors: inputs N×C×H×W F32 or U8, labels)')
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw', 'adam-cm']).makeOptionMandatory())
+    .option('--lr <x>', 'learning rate (default 0.001), constant', finiteNumber)
+    .option('--momentum <x>', 'sgd momentum', finiteNumber)
+    .option('--nesterov', 'sgd: Nesterov momentum')
+    .option('--weight-decay <x>', 'weight decay (L2 for sgd and adam, decoupled for adamw and adam-cm)', finiteNumber)
+    .option('--top-c <n>', 'adam-cm: critical momenta kept per parameter', positiveInteger)
+    .option('--decay <x>', 'adam-cm: priority decay per step', finiteNumber)
+    .option('--label-smoothing <x>', 'cross-entropy label smoothing in [0, 1]', finiteNumber)
+    .requiredOption('--batch-size <n>', 'examples per step (the last batch of an epoch may be smaller)', positiveInteger)
+    .option('--steps <n>', 'number of steps (give --steps or --epochs)', positiveInteger)
+    .option('--epochs <n>', 'number of epochs', positiveInteger)
+    .option('--no-shuffle', 'batches in file order (default: shuffled every epoch from --seed); no augmentation either way')
+    .option('--seed <n>', 'seed of the shuffling (default 0)', nonNegativeInteger)
+    .requiredOption('--out <file>', 'output .safetensors file (written atomically)')
+    .action(async (opts: TrainCommandOptions) => {
+      const { runTrainCommand } = await import('./commands/train');
+      printJson(await runTrainCommand(opts, path));
+    });
+
+  program
+    .command('dataset')
+    .description('Datasets: pack an image folder into a dataset file.')
+    .command('pack')
+    .description('Pack an image folder (one subfolder per class, PNG or JPEG) into a dataset file: uint8 inputs N×C×H×W, int64 labels, class names.')
+    .argument('<dir>', 'image folder: DIR/CLASS/IMAGE.png|jpg (optionally inside one top folder)')
+    .requiredOption('--out <file>', 'output .safetensors file (written atomically)')
+    .option('--size <HxW>', 'resize every image to H×W (bilinear; default: the first image\'s size)')
+    .addOption(new Option('--channels <n>', 'convert every image to 1 (gray) or 3 (RGB) channels (default: the first image\'s)').argParser(channelCount))
+    .action(async (dir: string, opts: { out: string; size?: string; channels?: 1 | 3 }) => {
+      const { runDatasetPack } = await import('./commands/dataset-pack');
+      printJson(await runDatasetPack(dir, opts, path));
     });
 
   program

@@ -7,9 +7,9 @@ import { decodeJpeg } from './jpeg-decode';
 import { decodePng } from './png-decode';
 
 export interface ImageFolderOptions {
-  /** Output size every image is resized to (bilinear). */
-  height: number;
-  width: number;
+  /** Output size every image is resized to (bilinear); default (both unset): the first image's size. */
+  height?: number;
+  width?: number;
   /** 1 (gray) or 3 (RGB); default: the first image's (others are converted to it). */
   channels?: 1 | 3;
   /** Most images accepted (default 200,000). */
@@ -80,9 +80,21 @@ function decode(bytes: Uint8Array, file: ImageFile, maxPixels: number) {
  * DATASET_EMPTY, DATASET_TOO_LARGE.
  */
 export async function readImageFolderArchive(source: RandomAccessSource, opts: ImageFolderOptions): Promise<Dataset> {
+  const maxImages = opts.maxImages ?? 200_000;
+  // A tar is listed in one pass: room for hidden and metadata files next to the images.
+  const archive = await listArchiveFiles(source, { maxFiles: maxImages * 2 + 1000, maxUnzippedBytes: opts.maxUnzippedBytes ?? DEFAULT_DATASET_LIMITS.maxInputBytes });
+  return readImageFolderFiles(archive, opts);
+}
+
+/**
+ * The same decoding from a list of files named CLASS/IMAGE (optionally inside one top folder),
+ * wherever they come from (an archive, a directory walk).
+ */
+export async function readImageFolderFiles(entries: readonly ArchiveFile[], opts: ImageFolderOptions): Promise<Dataset> {
   const limits = DEFAULT_DATASET_LIMITS;
-  checkSize('height', opts.height, limits.maxSide);
-  checkSize('width', opts.width, limits.maxSide);
+  if ((opts.height === undefined) !== (opts.width === undefined)) throw new CoreError('INVALID_ARGUMENT', 'give both height and width, or neither');
+  if (opts.height !== undefined) checkSize('height', opts.height, limits.maxSide);
+  if (opts.width !== undefined) checkSize('width', opts.width, limits.maxSide);
   if (opts.channels !== undefined && opts.channels !== 1 && opts.channels !== 3) {
     throw new CoreError('INVALID_ARGUMENT', `channels must be 1 or 3, got ${String(opts.channels)}`, { channels: opts.channels });
   }
@@ -90,9 +102,7 @@ export async function readImageFolderArchive(source: RandomAccessSource, opts: I
   const maxPixels = opts.maxPixels ?? 4096 * 4096;
   const maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
   const maxInputBytes = opts.maxInputBytes ?? limits.maxInputBytes;
-  // A tar is listed in one pass: room for hidden and metadata files next to the images.
-  const archive = await listArchiveFiles(source, { maxFiles: maxImages * 2 + 1000, maxUnzippedBytes: opts.maxUnzippedBytes ?? limits.maxInputBytes });
-  const files = listImages(archive);
+  const files = listImages(entries);
   if (files.length === 0) throw new CoreError('DATASET_EMPTY', 'the archive holds no images');
   if (files.length > maxImages) throw new CoreError('DATASET_TOO_LARGE', `the archive holds ${files.length} files, over the limit of ${maxImages}`, { files: files.length, maxImages });
   const classNames = [...new Set(files.map((f) => f.className))].sort(byCodePoint);
@@ -104,7 +114,8 @@ export async function readImageFolderArchive(source: RandomAccessSource, opts: I
     }
   }
   const labelOf = new Map(classNames.map((name, label) => [name, label]));
-  const plane = opts.height * opts.width;
+  let height = opts.height;
+  let width = opts.width;
   let channels = opts.channels;
   let inputs: Uint8Array | null = null;
   const labels = new Int32Array(files.length);
@@ -113,13 +124,16 @@ export async function readImageFolderArchive(source: RandomAccessSource, opts: I
     const bytes = await file.entry.read();
     const image = decode(bytes, file, maxPixels);
     channels ??= image.channels;
+    height ??= image.height;
+    width ??= image.width;
+    const plane = height * (width as number);
     if (!inputs) {
       const total = files.length * channels * plane;
       if (total > maxInputBytes) throw new CoreError('DATASET_TOO_LARGE', `the dataset would take ${total} bytes, over the limit of ${maxInputBytes}`, { inputBytes: total, maxInputBytes });
       inputs = new Uint8Array(total);
     }
-    resizeBilinearInto(toChannels(image, channels), opts.height, opts.width, inputs, i * channels * plane);
+    resizeBilinearInto(toChannels(image, channels), height, width as number, inputs, i * channels * plane);
     labels[i] = labelOf.get(file.className) as number;
   }
-  return { shape: [files.length, channels as number, opts.height, opts.width], inputs: inputs as Uint8Array, labels, classCount: classNames.length, classNames };
+  return { shape: [files.length, channels as number, height as number, width as number], inputs: inputs as Uint8Array, labels, classCount: classNames.length, classNames };
 }

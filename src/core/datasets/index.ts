@@ -11,7 +11,8 @@ export { BUILTIN_DATASET_NAMES, BUILTIN_DATASETS, builtinDatasetInfo, builtinSpl
 export type { BuiltinDatasetInfo, LoadBuiltinOptions } from './builtin';
 export { scanPixelArrays } from './json-pixels';
 export type { PixelArrayFormat, ScannedPixels } from './json-pixels';
-export { readImageFolderArchive } from './image-folder';
+export { readImageFolderArchive, readImageFolderFiles } from './image-folder';
+export type { ArchiveFile } from './archive-files';
 export type { ImageFolderOptions } from './image-folder';
 export { decodePng } from './png-decode';
 export type { DecodedImage, ImageDecodeLimits } from './png-decode';
