@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { readDataset } from '../../core/datasets';
 import { writeSafetensors } from '../../core/formats/safetensors';
-import type { LazyTensor } from '../../core/formats/tensor-set';
 import type { ArchitectureGraph } from '../../core/graph/ir';
 import { withFileSource } from '../../core/io/random-access';
 import { openCheckpoint } from '../../core/formats/open-checkpoint';
-import { hostTensorFromBytes, tensorSetWeights, toFloat32Array, type TensorBytes } from '../../core/runtime';
-import { counterName } from '../../core/train/trainable-graph';
+import { tensorSetWeights, type TensorBytes } from '../../core/runtime';
+import { counterNames, stateDictTensors, stateFromWeights } from '../../core/train/model-state';
 import { Trainer, type ModelState } from '../../core/train/trainer';
 import { parseTrainingConfig, type OptimizerName } from '../../core/train/training-config';
 import { UsageError } from '../cli-io';
@@ -52,68 +51,10 @@ export interface TrainSummary {
 /** torch.optim's default learning rate (SGD, Adam, AdamW): 1e-3. */
 export const DEFAULT_LR = 1e-3;
 
-/** Each BatchNorm's `num_batches_tracked` (an ONNX export has no initializer for it). */
-function counterNames(graph: ArchitectureGraph): string[] {
-  return graph.nodes.filter((n) => n.opType === 'BatchNormalization').map((n) => counterName(n.inputs[3]));
-}
-
 /** The checkpoint's tensors the training needs: every initializer (and alias target) and the BatchNorm counters. */
 async function readTrainingWeights(graph: ArchitectureGraph, file: string): Promise<Map<string, TensorBytes>> {
   const names = new Set([...graph.initializers.flatMap((i) => (i.aliasOf !== undefined ? [i.name, i.aliasOf] : [i.name])), ...counterNames(graph)]);
   return withFileSource(file, async (source) => tensorSetWeights(await openCheckpoint(source, { filename: file }), names));
-}
-
-/** The checkpoint as a state_dict: float tensors as float32, `num_batches_tracked` as counters. */
-export function stateFromWeights(graph: ArchitectureGraph, weights: ReadonlyMap<string, TensorBytes>): ModelState {
-  const state: ModelState = { tensors: new Map(), counters: new Map() };
-  for (const init of graph.initializers) {
-    if (init.name.endsWith('num_batches_tracked')) continue;
-    const bytes = weights.get(init.name) ?? (init.aliasOf !== undefined ? weights.get(init.aliasOf) : undefined);
-    if (bytes) state.tensors.set(init.name, { shape: [...bytes.shape], data: toFloat32Array(hostTensorFromBytes(bytes.dtype, bytes.shape, bytes.data)) });
-  }
-  for (const name of counterNames(graph)) {
-    const bytes = weights.get(name);
-    // A checkpoint without it (e.g. an ONNX export) starts the count at 0, as a fresh model does.
-    state.counters.set(name, bytes ? Number(hostTensorFromBytes(bytes.dtype, bytes.shape, bytes.data).data[0]) : 0);
-  }
-  return state;
-}
-
-function lazy(name: string, dtype: LazyTensor['dtype'], shape: readonly number[], data: ArrayBufferView): LazyTensor {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return {
-    name,
-    dtype,
-    shape,
-    async *chunks() {
-      yield bytes;
-    },
-  };
-}
-
-/**
- * The state_dict in the graph's initializer (state_dict) order with PyTorch names: float tensors
- * F32, each BatchNorm's `num_batches_tracked` I64 right after its running_var.
- */
-export function stateDictTensors(graph: ArchitectureGraph, state: ModelState): LazyTensor[] {
-  const out: LazyTensor[] = [];
-  const written = new Set<string>();
-  const counter = (name: string) => {
-    if (written.has(name) || !state.counters.has(name)) return;
-    written.add(name);
-    out.push(lazy(name, 'I64', [], BigInt64Array.of(BigInt(state.counters.get(name) as number))));
-  };
-  for (const init of graph.initializers) {
-    if (init.name.endsWith('num_batches_tracked')) {
-      counter(init.name);
-      continue;
-    }
-    const t = state.tensors.get(init.name);
-    if (t) out.push(lazy(init.name, 'F32', t.shape, t.data));
-    if (init.name.endsWith('running_var')) counter(init.name.replace(/running_var$/, 'num_batches_tracked'));
-  }
-  for (const name of state.counters.keys()) counter(name);
-  return out;
 }
 
 /**
