@@ -8,7 +8,7 @@ import { buildGhnGraph } from '../src/core/graph/ghn';
 import { predictInitialization } from '../src/core/init';
 import { withFileSource } from '../src/core/io/random-access';
 import type { TensorBytes } from '../src/core/runtime';
-import { parseTrainingConfig, stateFromWeights, Trainer, type ModelState, type TrainingData } from '../src/core/train';
+import { epochPermutation, parseTrainingConfig, stateFromWeights, Trainer, type ModelState, type TrainingData } from '../src/core/train';
 import { selectBackend } from '../src/infra/tensor-runtime/select-backend';
 import { numberOption, round } from './lib/proc-memory';
 import { emitReport, stringOption } from './lib/report';
@@ -22,11 +22,18 @@ import { resnet20Gray } from './lib/train-setup';
  * random crop (padding 2) and horizontal flip, on TF.js wasm. At ~60 images/s a full epoch (54,000
  * training images) takes about 15 minutes per initialization. The GHN is a checkpoint file (no
  * network here): --ghn FILE [--ghn-config FILE], e.g. from `weightsmith ghn fetch ghn3tm8`; without
- * it only the torch-default run is made. --limit N keeps the first N training and test examples (a
- * smoke run). Usage: node dist-bench/bench/train-fashion-mnist.js [--epochs 2] [--limit N]
+ * it only the torch-default run is made. --limit N keeps N training and N test examples drawn at
+ * random (a smoke run). Usage: node dist-bench/bench/train-fashion-mnist.js [--epochs 2] [--limit N]
  * [--ghn FILE] [--ghn-config FILE] [--seed 0] [--out FILE]
  */
 const BATCH = 128;
+
+/** `limit` examples of a split drawn at random (splits list examples by class, so a prefix would be one class). */
+function subset(indices: Int32Array, limit: number, seed: number): Int32Array {
+  if (limit >= indices.length) return indices;
+  const order = epochPermutation(seed, 0, indices.length).subarray(0, limit);
+  return Int32Array.from(order, (i) => indices[i]).sort();
+}
 
 async function ghnState(file: string, configFile: string): Promise<ModelState> {
   const { graph } = resnet20Gray();
@@ -94,8 +101,8 @@ async function main(): Promise<void> {
   await selectBackend('wasm');
   const dataset = await loadBuiltinDataset('fashion-mnist');
   const splits = builtinSplits(dataset, 'fashion-mnist', seed);
-  const trainIndices = splits.train.subarray(0, Math.min(limit, splits.train.length));
-  const testIndices = splits.test.subarray(0, Math.min(limit, splits.test.length));
+  const trainIndices = subset(splits.train, limit, seed);
+  const testIndices = subset(splits.test, limit, seed);
   const { mean, std } = datasetStatistics(dataset, splits.train);
   const normalization = { mean, std };
   const train: TrainingData = { dataset, indices: trainIndices, normalization };

@@ -109,6 +109,22 @@ describe('Trainer (wasm)', () => {
     expect(() => new Trainer(graph, state, data(), config({ name: 'sgd', lr: 0.2 }), snapshot)).toThrow(expect.objectContaining({ code: 'TRAINING_SNAPSHOT_INVALID' }));
   });
 
+  it('decodeSnapshot refuses files that are not snapshots', async () => {
+    const { graph, state } = await loadTrainFixtureModel('cnn_bn');
+    const trainer = new Trainer(graph, state, data(), config({ name: 'adam', lr: 0.01 }));
+    trainer.runStep();
+    const snapshot = trainer.snapshot();
+    trainer.dispose();
+    const decoded = decodeSnapshot(encodeSnapshot(snapshot));
+    expect(decoded.optimizer.step).toBe(1);
+    expect(decoded.counters).toEqual(snapshot.counters);
+    expect(Object.keys(decoded.optimizer.arrays).sort()).toEqual(Object.keys(snapshot.optimizer.arrays).sort());
+    const bytes = encodeSnapshot(snapshot);
+    const text = Buffer.from(bytes).toString('latin1').replace('weightsmith-trainer-snapshot/1', 'weightsmith-trainer-snapshot/9');
+    expect(() => decodeSnapshot(Uint8Array.from(Buffer.from(text, 'latin1')))).toThrow(expect.objectContaining({ code: 'TRAINING_SNAPSHOT_INVALID' }));
+    expect(() => decodeSnapshot(new Uint8Array(4))).toThrow(expect.objectContaining({ code: 'TRAINING_SNAPSHOT_INVALID' }));
+  });
+
   it('evaluateGraph: eval-mode top-1/top-5/loss agree with the trainer, and training lowers the loss', async () => {
     const { graph, state } = await loadTrainFixtureModel('cnn_bn');
     const d = data();
