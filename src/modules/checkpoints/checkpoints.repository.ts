@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
+import { lockBlob, recordBlob, releaseBlobRow } from '../../infra/database/blob-rows';
 import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
@@ -53,13 +54,9 @@ export class CheckpointsRepository {
   async create(input: NewCheckpoint, publishBlob: () => Promise<void>): Promise<Checkpoint> {
     const parameterCount = input.manifest.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     const row = await this.prisma.client.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${input.sha256}))`;
+      await lockBlob(tx, input.sha256);
       await publishBlob();
-      await tx.blob.upsert({
-        where: { sha256: input.sha256 },
-        create: { sha256: input.sha256, sizeBytes: BigInt(input.sizeBytes) },
-        update: {},
-      });
+      await recordBlob(tx, input.sha256, input.sizeBytes);
       return tx.checkpoint.create({
         data: {
           name: input.name,
@@ -123,21 +120,19 @@ export class CheckpointsRepository {
   }
 
   /**
-   * Deletes a checkpoint (the service asked the reference registry first); when no checkpoint uses
-   * its blob any more, the blob row goes too and `removeBlob` deletes the bytes under the per-blob
+   * Deletes a checkpoint (the service asked the reference registry first); when no checkpoint or
+   * dataset uses its blob any more, the blob row goes too and `removeBlob` deletes the bytes under the per-blob
    * lock. A reference made since the check trips a foreign key (ON DELETE RESTRICT): 409.
    */
   async delete(id: string, removeBlob: (sha256: string) => Promise<void>): Promise<{ removedBlob: string | null }> {
     return this.prisma.client.$transaction(async (tx) => {
       const row = await tx.checkpoint.findUnique({ where: { id }, select: { blobSha256: true } });
       if (!row) throw new ServiceError('CHECKPOINT_NOT_FOUND', `checkpoint ${id} does not exist`);
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.blobSha256}))`;
+      await lockBlob(tx, row.blobSha256);
       await tx.checkpoint.delete({ where: { id } }).catch((e: unknown) => {
         throw isForeignKeyViolation(e) ? new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} became referenced while it was being deleted`) : e;
       });
-      const users = await tx.checkpoint.count({ where: { blobSha256: row.blobSha256 } });
-      if (users > 0) return { removedBlob: null };
-      await tx.blob.delete({ where: { sha256: row.blobSha256 } });
+      if (!(await releaseBlobRow(tx, row.blobSha256))) return { removedBlob: null };
       await removeBlob(row.blobSha256);
       return { removedBlob: row.blobSha256 };
     }, PUBLISH_TRANSACTION);
@@ -153,7 +148,7 @@ export class CheckpointsRepository {
   /** Removes the blob's bytes if no row records them (left by a crash between publish and insert). */
   async removeIfUnrecorded(sha256: string, removeBlob: (sha256: string) => Promise<void>): Promise<boolean> {
     return this.prisma.client.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sha256}))`;
+      await lockBlob(tx, sha256);
       if ((await tx.blob.count({ where: { sha256 } })) > 0) return false;
       await removeBlob(sha256);
       return true;
