@@ -16,6 +16,7 @@ import { RateLimitGuard } from './modules/api-keys/rate-limit.guard';
 import { ArchitecturesModule } from './modules/architectures/architectures.module';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
 import { DatasetsModule } from './modules/datasets/datasets.module';
+import { EvaluationsModule } from './modules/evaluations/evaluations.module';
 import { GhnsModule } from './modules/ghns/ghns.module';
 import { HealthModule } from './modules/health/health.module';
 import { InitializationsModule } from './modules/initializations/initializations.module';
@@ -39,6 +40,7 @@ export class AppModule {
         ArchitecturesModule,
         CheckpointsModule,
         DatasetsModule,
+        EvaluationsModule,
         GhnsModule,
         InitializationsModule,
         InferenceModule,

@@ -5,7 +5,7 @@ import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
 import { ServiceError } from '../../core/service-error';
-import type { Checkpoint, CheckpointFilter, ManifestEntry, NewCheckpoint } from './checkpoint.types';
+import type { Checkpoint, CheckpointFilter, EvaluationScore, ManifestEntry, MetricsSource, NewCheckpoint } from './checkpoint.types';
 import { referencesFrom } from '../../infra/references/reference-registry';
 
 const include = { parents: { select: { parentId: true } } } as const;
@@ -29,6 +29,7 @@ function toCheckpoint(row: Row): Checkpoint {
     manifest: row.manifest as unknown as ManifestEntry[],
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     metrics: (row.metrics ?? {}) as Record<string, number>,
+    metricsSource: (row.metricsSource ?? null) as MetricsSource | null,
     tags: row.tags,
     parentIds: row.parents.map((p) => p.parentId),
     createdAt: row.createdAt,
@@ -136,6 +137,24 @@ export class CheckpointsRepository {
       await removeBlob(row.blobSha256);
       return { removedBlob: row.blobSha256 };
     }, PUBLISH_TRANSACTION);
+  }
+
+  /**
+   * Writes an evaluation's score into the checkpoint's metrics (top1, loss, and top5 when there is
+   * one; a stale top5 goes) with its source, unless a later evaluation already did. False when the
+   * checkpoint no longer exists.
+   */
+  async recordEvaluation(id: string, score: EvaluationScore): Promise<boolean> {
+    return this.prisma.client.$transaction(async (tx) => {
+      const row = await tx.checkpoint.findUnique({ where: { id }, select: { metrics: true, metricsSource: true } });
+      if (!row) return false;
+      const previous = row.metricsSource as unknown as MetricsSource | null;
+      if (previous && previous.evaluatedAt > score.source.evaluatedAt) return true;
+      const { top5: _stale, ...metrics } = (row.metrics ?? {}) as Record<string, number>;
+      const updated = { ...metrics, top1: score.top1, loss: score.loss, ...(score.top5 !== null ? { top5: score.top5 } : {}) };
+      await tx.checkpoint.update({ where: { id }, data: { metrics: updated, metricsSource: { ...score.source } } });
+      return true;
+    });
   }
 
   /** Which of these digests have a blob row. */
