@@ -15,6 +15,8 @@ import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { RateLimitGuard } from './modules/api-keys/rate-limit.guard';
 import { ArchitecturesModule } from './modules/architectures/architectures.module';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module';
+import { DatasetsModule } from './modules/datasets/datasets.module';
+import { EvaluationsModule } from './modules/evaluations/evaluations.module';
 import { GhnsModule } from './modules/ghns/ghns.module';
 import { HealthModule } from './modules/health/health.module';
 import { InitializationsModule } from './modules/initializations/initializations.module';
@@ -37,6 +39,8 @@ export class AppModule {
         JobsModule,
         ArchitecturesModule,
         CheckpointsModule,
+        DatasetsModule,
+        EvaluationsModule,
         GhnsModule,
         InitializationsModule,
         InferenceModule,

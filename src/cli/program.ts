@@ -172,6 +172,26 @@ export function buildProgram(cwd = process.cwd()): Command {
       printJson(await ghnFetch(name, opts, path));
     });
 
+  program
+    .command('dataset')
+    .description('Datasets on a Weightsmith server.')
+    .command('import')
+    .description('Store a builtin dataset (fashion-mnist: 70,000 images; mnist: 10,000) on a server, with its seeded, stratified splits; print the stored dataset.')
+    .addArgument(new Argument('<name>', 'builtin dataset').choices(['fashion-mnist', 'mnist']))
+    .requiredOption('--server <url>', 'the Weightsmith server (POST /v1/datasets)')
+    .option('--api-key <key>', 'API key for --server')
+    .addOption(
+      new Option('--seed <n>', 'seed of the train/validation/test split (default 0)').argParser((v: string) => {
+        if (!/^\d+$/.test(v) || Number(v) > 2 ** 31 - 1) throw new InvalidArgumentError('expected an integer in [0, 2^31 - 1]');
+        return Number(v);
+      }),
+    )
+    .option('--name <name>', 'display name (default: the builtin name)')
+    .action(async (name: string, opts: { server: string; apiKey?: string; seed?: number; name?: string }) => {
+      const { importBuiltinDataset } = await import('./commands/dataset-import');
+      printJson(await importBuiltinDataset(name, opts));
+    });
+
   return program;
 }
 

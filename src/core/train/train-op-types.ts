@@ -14,6 +14,8 @@ export interface TrainOpContext {
   training: boolean;
   /** Training-mode BatchNorms report their running-statistics updates here. */
   batchNormUpdates: BatchNormUpdate[];
+  /** Overrides every BatchNorm's momentum (PyTorch's: the new batch's weight), e.g. 1/(k+1) for a cumulative average. */
+  batchNormMomentum?: number;
 }
 
 export interface Forward {

@@ -82,7 +82,7 @@ export const batchNormOp: TrainOp = {
       const count = x.size / (x.shape[1] ?? 1);
       mean = tf.div(channelSums(x), count);
       variance = tf.div(channelSums(tf.square(tf.sub(x, mean))), count);
-      const m = 1 - num(node, 'momentum', 0.9);
+      const m = ctx.batchNormMomentum ?? 1 - num(node, 'momentum', 0.9);
       const unbiased = tf.mul(tf.reshape(variance, [-1]), count / Math.max(count - 1, 1));
       ctx.batchNormUpdates.push({
         mean: node.inputs[3],

@@ -129,13 +129,25 @@ export class TrainableGraph {
         grads: new Map([...this.params].map(([name, v]) => [name, grads.get(name) ? (grads.get(name)!.dataSync() as Float32Array).slice() : new Float32Array(v.size)])),
       };
     });
-    for (const u of ctx.batchNormUpdates) {
-      this.replaceBuffer(u.mean, u.newMean);
-      this.replaceBuffer(u.variance, u.newVariance);
-      const counter = counterName(u.mean);
-      this.counters.set(counter, (this.counters.get(counter) ?? 0) + 1);
-    }
+    this.applyBatchNormUpdates(ctx);
     return result;
+  }
+
+  /**
+   * A training-mode forward only: BatchNorms normalize with batch statistics and update their
+   * running statistics and counters (as trainStep does), nothing else changes. `batchNormMomentum`
+   * overrides every BatchNorm's momentum for this batch (BatchNorm recalibration's 1/(k+1)).
+   */
+  forwardTraining(input: tf.Tensor, opts: { batchNormMomentum?: number } = {}): void {
+    const ctx: TrainOpContext = { training: true, batchNormUpdates: [], batchNormMomentum: opts.batchNormMomentum };
+    tf.tidy(() => {
+      this.run(input, ctx);
+      for (const u of ctx.batchNormUpdates) {
+        tf.keep(u.newMean);
+        tf.keep(u.newVariance);
+      }
+    });
+    this.applyBatchNormUpdates(ctx);
   }
 
   /** Overwrites parameters (e.g. after an optimizer step). */
@@ -164,6 +176,15 @@ export class TrainableGraph {
     for (const t of [...this.params.values(), ...this.buffers.values()]) t.dispose();
     this.params.clear();
     this.buffers.clear();
+  }
+
+  private applyBatchNormUpdates(ctx: TrainOpContext): void {
+    for (const u of ctx.batchNormUpdates) {
+      this.replaceBuffer(u.mean, u.newMean);
+      this.replaceBuffer(u.variance, u.newVariance);
+      const counter = counterName(u.mean);
+      this.counters.set(counter, (this.counters.get(counter) ?? 0) + 1);
+    }
   }
 
   private replaceBuffer(name: string, value: tf.Tensor): void {

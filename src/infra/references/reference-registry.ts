@@ -1,7 +1,7 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 
 /** Resources that others refer to, and that cannot be deleted while they do. */
-export type ReferencedResource = 'architecture' | 'checkpoint' | 'ghn';
+export type ReferencedResource = 'architecture' | 'checkpoint' | 'ghn' | 'dataset';
 
 /** Who refers to one resource: the referrers of one kind (the first ones listed, and how many in all). */
 export interface References {
@@ -15,7 +15,7 @@ export interface References {
 export type ReferenceFinder = (id: string, limit: number) => Promise<{ ids: string[]; total: number }>;
 
 /**
- * What blocks deleting an architecture, a checkpoint or a GHN, told by the modules that hold the
+ * What blocks deleting an architecture, a checkpoint, a GHN or a dataset, told by the modules that hold the
  * references: each registers a finder for the resources its rows point to (deployments for
  * checkpoints and architectures, jobs for checkpoints, ...). The owner of a resource asks here
  * before deleting it and never reads other features' tables itself. Foreign keys still settle a

@@ -15,6 +15,7 @@ export function toCheckpointDto(c: Checkpoint): CheckpointDto {
     parameterCount: c.parameterCount,
     tags: c.tags,
     metrics: c.metrics,
+    metricsSource: c.metricsSource,
     metadata: c.metadata,
     parentIds: c.parentIds,
     createdAt: c.createdAt.toISOString(),

@@ -10,6 +10,25 @@ export interface ManifestEntry {
   byteLength: number;
 }
 
+/** Where the evaluation scores in a checkpoint's metrics (top1, top5, loss) came from. */
+export interface MetricsSource {
+  evaluationId: string;
+  datasetId: string;
+  split: string;
+  batchNorm: string;
+  /** Examples scored. */
+  count: number;
+  evaluatedAt: string;
+}
+
+/** One evaluation's score of a checkpoint, recorded by CheckpointsService.recordEvaluation. */
+export interface EvaluationScore {
+  top1: number;
+  top5: number | null;
+  loss: number;
+  source: MetricsSource;
+}
+
 export interface Checkpoint {
   id: string;
   name: string;
@@ -24,6 +43,8 @@ export interface Checkpoint {
   manifest: ManifestEntry[];
   metadata: Record<string, unknown>;
   metrics: Record<string, number>;
+  /** Set once an evaluation scored the checkpoint: where metrics.top1/top5/loss came from. */
+  metricsSource: MetricsSource | null;
   tags: string[];
   parentIds: string[];
   createdAt: Date;

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
+import { lockBlob, recordBlob, releaseBlobRow } from '../../infra/database/blob-rows';
 import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
 import { ServiceError } from '../../core/service-error';
-import type { Checkpoint, CheckpointFilter, ManifestEntry, NewCheckpoint } from './checkpoint.types';
+import type { Checkpoint, CheckpointFilter, EvaluationScore, ManifestEntry, MetricsSource, NewCheckpoint } from './checkpoint.types';
 import { referencesFrom } from '../../infra/references/reference-registry';
 
 const include = { parents: { select: { parentId: true } } } as const;
@@ -28,6 +29,7 @@ function toCheckpoint(row: Row): Checkpoint {
     manifest: row.manifest as unknown as ManifestEntry[],
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     metrics: (row.metrics ?? {}) as Record<string, number>,
+    metricsSource: (row.metricsSource ?? null) as MetricsSource | null,
     tags: row.tags,
     parentIds: row.parents.map((p) => p.parentId),
     createdAt: row.createdAt,
@@ -53,13 +55,9 @@ export class CheckpointsRepository {
   async create(input: NewCheckpoint, publishBlob: () => Promise<void>): Promise<Checkpoint> {
     const parameterCount = input.manifest.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     const row = await this.prisma.client.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${input.sha256}))`;
+      await lockBlob(tx, input.sha256);
       await publishBlob();
-      await tx.blob.upsert({
-        where: { sha256: input.sha256 },
-        create: { sha256: input.sha256, sizeBytes: BigInt(input.sizeBytes) },
-        update: {},
-      });
+      await recordBlob(tx, input.sha256, input.sizeBytes);
       return tx.checkpoint.create({
         data: {
           name: input.name,
@@ -123,24 +121,40 @@ export class CheckpointsRepository {
   }
 
   /**
-   * Deletes a checkpoint (the service asked the reference registry first); when no checkpoint uses
-   * its blob any more, the blob row goes too and `removeBlob` deletes the bytes under the per-blob
+   * Deletes a checkpoint (the service asked the reference registry first); when no checkpoint or
+   * dataset uses its blob any more, the blob row goes too and `removeBlob` deletes the bytes under the per-blob
    * lock. A reference made since the check trips a foreign key (ON DELETE RESTRICT): 409.
    */
   async delete(id: string, removeBlob: (sha256: string) => Promise<void>): Promise<{ removedBlob: string | null }> {
     return this.prisma.client.$transaction(async (tx) => {
       const row = await tx.checkpoint.findUnique({ where: { id }, select: { blobSha256: true } });
       if (!row) throw new ServiceError('CHECKPOINT_NOT_FOUND', `checkpoint ${id} does not exist`);
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.blobSha256}))`;
+      await lockBlob(tx, row.blobSha256);
       await tx.checkpoint.delete({ where: { id } }).catch((e: unknown) => {
         throw isForeignKeyViolation(e) ? new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} became referenced while it was being deleted`) : e;
       });
-      const users = await tx.checkpoint.count({ where: { blobSha256: row.blobSha256 } });
-      if (users > 0) return { removedBlob: null };
-      await tx.blob.delete({ where: { sha256: row.blobSha256 } });
+      if (!(await releaseBlobRow(tx, row.blobSha256))) return { removedBlob: null };
       await removeBlob(row.blobSha256);
       return { removedBlob: row.blobSha256 };
     }, PUBLISH_TRANSACTION);
+  }
+
+  /**
+   * Writes an evaluation's score into the checkpoint's metrics (top1, loss, and top5 when there is
+   * one; a stale top5 goes) with its source, unless a later evaluation already did. False when the
+   * checkpoint no longer exists.
+   */
+  async recordEvaluation(id: string, score: EvaluationScore): Promise<boolean> {
+    return this.prisma.client.$transaction(async (tx) => {
+      const row = await tx.checkpoint.findUnique({ where: { id }, select: { metrics: true, metricsSource: true } });
+      if (!row) return false;
+      const previous = row.metricsSource as unknown as MetricsSource | null;
+      if (previous && previous.evaluatedAt > score.source.evaluatedAt) return true;
+      const { top5: _stale, ...metrics } = (row.metrics ?? {}) as Record<string, number>;
+      const updated = { ...metrics, top1: score.top1, loss: score.loss, ...(score.top5 !== null ? { top5: score.top5 } : {}) };
+      await tx.checkpoint.update({ where: { id }, data: { metrics: updated, metricsSource: { ...score.source } } });
+      return true;
+    });
   }
 
   /** Which of these digests have a blob row. */
@@ -153,7 +167,7 @@ export class CheckpointsRepository {
   /** Removes the blob's bytes if no row records them (left by a crash between publish and insert). */
   async removeIfUnrecorded(sha256: string, removeBlob: (sha256: string) => Promise<void>): Promise<boolean> {
     return this.prisma.client.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sha256}))`;
+      await lockBlob(tx, sha256);
       if ((await tx.blob.count({ where: { sha256 } })) > 0) return false;
       await removeBlob(sha256);
       return true;

@@ -64,7 +64,7 @@ class FakeRepository {
   async create(input: NewCheckpoint, publish: () => Promise<void>): Promise<Checkpoint> {
     await publish();
     this.created.push(input);
-    return { ...input, id: `ckpt-${this.created.length}`, format: 'safetensors', tensorCount: input.manifest.length, parameterCount: 0, createdAt: new Date() };
+    return { ...input, id: `ckpt-${this.created.length}`, format: 'safetensors', tensorCount: input.manifest.length, parameterCount: 0, metricsSource: null, createdAt: new Date() };
   }
 }
 

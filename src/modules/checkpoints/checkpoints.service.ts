@@ -12,7 +12,7 @@ import { describeReferences, referenceDetails, ReferenceRegistry } from '../../i
 import { BLOB_STORE } from '../../infra/storage/storage.module';
 import type { Cursor } from '../../http/pagination';
 import { ArchitecturesService } from '../architectures/architectures.service';
-import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, NewCheckpoint } from './checkpoint.types';
+import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, EvaluationScore, NewCheckpoint } from './checkpoint.types';
 import { ingestUpload, manifestOf, withStaged, writeStaged, type IngestedCheckpoint } from './checkpoint-ingest';
 import { parseUploadFields } from './checkpoint-fields';
 import { CheckpointsRepository } from './checkpoints.repository';
@@ -268,6 +268,15 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     if (refs.length > 0) throw new ServiceError('CHECKPOINT_IN_USE', `checkpoint ${id} is referenced by ${describeReferences(refs)}`, referenceDetails(refs));
     const { removedBlob } = await this.repository.delete(id, (sha) => this.blobs.delete(sha));
     this.logger.log({ msg: 'checkpoint deleted', id, removedBlob });
+  }
+
+  /**
+   * Shows an evaluation's score on the checkpoint: metrics top1, top5 (when the dataset has 5
+   * classes or more) and loss, and `metricsSource` (evaluation, dataset, split, batchNorm mode).
+   * The latest evaluation wins; a checkpoint deleted meanwhile is skipped.
+   */
+  async recordEvaluation(id: string, score: EvaluationScore): Promise<void> {
+    if (!(await this.repository.recordEvaluation(id, score))) this.logger.warn({ msg: 'evaluated checkpoint no longer exists', id });
   }
 
   /** The blob store answers (readiness). */

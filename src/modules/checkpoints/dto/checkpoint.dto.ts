@@ -11,6 +11,15 @@ export class TensorManifestEntryDto {
   @ApiProperty({ type: 'integer', format: 'int64' }) byteLength!: number;
 }
 
+export class MetricsSourceDto {
+  @ApiProperty({ format: 'uuid' }) evaluationId!: string;
+  @ApiProperty({ format: 'uuid' }) datasetId!: string;
+  @ApiProperty({ enum: ['train', 'validation', 'test'] }) split!: string;
+  @ApiProperty({ enum: ['eval', 'recalibrate'] }) batchNorm!: string;
+  @ApiProperty({ type: 'integer', description: 'Examples scored' }) count!: number;
+  @ApiProperty({ format: 'date-time' }) evaluatedAt!: string;
+}
+
 export class CheckpointDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'resnet18-finetune-3' }) name!: string;
@@ -23,7 +32,9 @@ export class CheckpointDto {
   @ApiProperty({ type: 'integer' }) tensorCount!: number;
   @ApiProperty({ type: 'integer', format: 'int64', description: 'Total number of elements over all tensors' }) parameterCount!: number;
   @ApiProperty({ type: [String] }) tags!: string[];
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } }) metrics!: Record<string, number>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, description: 'Numbers given at upload; an evaluation sets top1, top5 and loss (see metricsSource)' }) metrics!: Record<string, number>;
+  @ApiProperty({ type: MetricsSourceDto, nullable: true, description: 'Where metrics.top1/top5/loss came from: the latest evaluation of the checkpoint; null when none' })
+  metricsSource!: MetricsSourceDto | null;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Non-tensor entries of the source file' }) metadata!: Record<string, unknown>;
   @ApiProperty({ type: [String], description: 'Checkpoints this one was derived from' }) parentIds!: string[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
