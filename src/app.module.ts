@@ -20,6 +20,7 @@ import { EvaluationsModule } from './modules/evaluations/evaluations.module';
 import { GhnsModule } from './modules/ghns/ghns.module';
 import { HealthModule } from './modules/health/health.module';
 import { InitializationsModule } from './modules/initializations/initializations.module';
+import { TrainingsModule } from './modules/trainings/trainings.module';
 import { InferenceModule } from './modules/inference/inference.module';
 import { JobsModule } from './modules/jobs/jobs.module';
 
@@ -43,6 +44,7 @@ export class AppModule {
         EvaluationsModule,
         GhnsModule,
         InitializationsModule,
+        TrainingsModule,
         InferenceModule,
         HealthModule,
       ],

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       limits: { maxUploadBytes: 4 * 1024 ** 3, maxJsonBodyBytes: 1024 ** 2, rateLimitPerMinute: 1200 },
       jobs: { enabled: true },
       log: { level: 'info', format: 'json' },
+      training: { stateEverySeconds: 60 },
       ghn: { defaultName: null, hubUrl: 'https://huggingface.co' },
       inference: { deploymentSyncMs: 2000, defaultEngine: 'auto', maxInferBodyBytes: 64 * 1024 ** 2 },
     });

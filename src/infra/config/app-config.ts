@@ -52,6 +52,10 @@ export interface AppConfig {
     /** Body limit of the Open Inference Protocol infer route (JSON or binary tensors). */
     maxInferBodyBytes: number;
   };
+  training: {
+    /** A training saves its resumable state at least this often (and at every epoch end); 0: after every step. */
+    stateEverySeconds: number;
+  };
   ghn: {
     /** Name of the GHN used when a request names none; null means the most recently added one. */
     defaultName: string | null;
@@ -178,6 +182,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       defaultEngine: oneOf('WEIGHTSMITH_DEFAULT_ENGINE', INFERENCE_ENGINES, 'auto'),
       maxInferBodyBytes: int('WEIGHTSMITH_MAX_INFER_BYTES', 64 * MiB, 1024, 2 * GiB, true),
     },
+    training: { stateEverySeconds: int('WEIGHTSMITH_TRAINING_STATE_SECONDS', 60, 0, 24 * 3600) },
     ghn: { defaultName: defaultGhn, hubUrl },
   };
   if (config.jobs.staleAfterMs <= config.jobs.heartbeatMs) {

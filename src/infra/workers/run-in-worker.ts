@@ -16,6 +16,12 @@ export interface RunInWorkerOptions {
   output?: Writable;
   /** Aborting terminates the worker and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Receives each event the task emits (`io.emit` in the worker), one at a time: the task waits
+   * until the returned promise settles, so an event handled (e.g. a state stored) is never lost
+   * behind work that follows it. A handler that throws fails the call.
+   */
+  onEvent?: (event: unknown) => Promise<void>;
 }
 
 /** What a worker script receives as workerData (see serveWorkerTask). */
@@ -23,6 +29,18 @@ export interface WorkerEnvelope<I> {
   input: I;
   /** Set when the caller gave an `output`: one message per chunk, each acknowledged. */
   output: MessagePort | null;
+  /** Set when the caller gave `onEvent`: one message per event, each acknowledged once handled. */
+  events: MessagePort | null;
+}
+
+/** Hands each event the worker posts to `onEvent`, acknowledging it once handled. */
+function pumpEvents(port: MessagePort, onEvent: (event: unknown) => Promise<void>, fail: (e: Error) => void): void {
+  port.on('message', (event: unknown) => {
+    onEvent(event).then(
+      () => port.postMessage('ack'),
+      (e: unknown) => fail(e as Error),
+    );
+  });
 }
 
 /** Writes each chunk the worker posts to `output`, acknowledging it once `output` accepts more. */
@@ -68,10 +86,11 @@ export function runInWorker<I, O>(script: string, input: I, options: RunInWorker
       return;
     }
     const channel = options.output ? new MessageChannel() : null;
-    const envelope: WorkerEnvelope<I> = { input, output: channel?.port2 ?? null };
+    const events = options.onEvent ? new MessageChannel() : null;
+    const envelope: WorkerEnvelope<I> = { input, output: channel?.port2 ?? null, events: events?.port2 ?? null };
     const worker = new Worker(script, {
       workerData: envelope,
-      transferList: channel ? [channel.port2] : [],
+      transferList: [...(channel ? [channel.port2] : []), ...(events ? [events.port2] : [])],
       resourceLimits: options.maxHeapMb ? { maxOldGenerationSizeMb: options.maxHeapMb } : undefined,
     });
     let settled = false;
@@ -82,11 +101,13 @@ export function runInWorker<I, O>(script: string, input: I, options: RunInWorker
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       channel?.port1.close();
+      events?.port1.close();
       fn();
       void worker.terminate();
     };
     options.signal?.addEventListener('abort', onAbort);
     if (channel && options.output) pumpOutput(channel.port1, options.output, (e) => finish(() => reject(e)));
+    if (events && options.onEvent) pumpEvents(events.port1, options.onEvent, (e) => finish(() => reject(e)));
     const timer = setTimeout(() => finish(() => reject(new WorkerTimeoutError(options.timeoutMs))), options.timeoutMs);
     worker.once('message', (reply: WorkerReply<O>) =>
       finish(() => (reply.ok ? resolve(reply.value) : reject(toError(reply.error)))),

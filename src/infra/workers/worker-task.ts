@@ -13,6 +13,20 @@ export type WorkerReply<O> =
 export interface WorkerTaskIo {
   /** The caller's `output` as a stream (each chunk is copied across and acknowledged), or null. */
   output: Writable | null;
+  /**
+   * Posts an event to the caller's `onEvent` and resolves once it was handled there (rejects when
+   * the caller gave no `onEvent`). Events are structured-cloned; transfer large buffers by listing
+   * them in `transfer`.
+   */
+  emit(event: unknown, transfer?: ArrayBuffer[]): Promise<void>;
+}
+
+function portEmitter(port: MessagePort | null): WorkerTaskIo['emit'] {
+  return async (event, transfer = []) => {
+    if (!port) throw new Error('this task emits events: give runInWorker an onEvent');
+    port.postMessage(event, transfer);
+    await once(port, 'message');
+  };
 }
 
 /** A Writable that hands each chunk to the calling thread and waits for its acknowledgement. */
@@ -39,11 +53,13 @@ export function serveWorkerTask<I, O>(task: (input: I, io: WorkerTaskIo) => O | 
   void (async () => {
     let reply: WorkerReply<O>;
     try {
-      reply = { ok: true, value: await task(envelope.input, { output: envelope.output ? portWriter(envelope.output) : null }) };
+      const io = { output: envelope.output ? portWriter(envelope.output) : null, emit: portEmitter(envelope.events) };
+      reply = { ok: true, value: await task(envelope.input, io) };
     } catch (e) {
       reply = { ok: false, error: toWireError(e) };
     }
     envelope.output?.close();
+    envelope.events?.close();
     try {
       port.postMessage(reply);
     } catch {

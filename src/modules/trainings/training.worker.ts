@@ -1,0 +1,118 @@
+import { serializeSafetensors } from '../../core/formats/safetensors';
+import { parseGraphJson } from '../../core/graph/graph-json';
+import type { Dataset, Normalization } from '../../core/datasets';
+import type { TensorBytes } from '../../core/runtime/host-tensor';
+import { stateDictEntries, trainingStateOf } from '../../core/train/state-dict';
+import { decodeSnapshot, encodeSnapshot, evaluateGraph, Trainer } from '../../core/train/trainer';
+import type { TrainingConfig } from '../../core/train/training-config';
+import type { TensorBackendChoice } from '../../infra/config/app-config';
+import { selectBackend } from '../../infra/tensor-runtime/select-backend';
+import { serveWorkerTask, type WorkerTaskIo } from '../../infra/workers/worker-task';
+import type { CurvePoint, TrainingProgress, TrainingSchedule } from './training.types';
+
+/** Sums over the steps of the epoch under way, carried in saved states so a resumed curve is unchanged. */
+export interface EpochTotals {
+  loss: number;
+  correct: number;
+  images: number;
+}
+
+export interface TrainingWorkerInput {
+  /** Canonical graph JSON. */
+  graph: unknown;
+  /** The start checkpoint's tensors (ignored when resuming). */
+  start: Record<string, TensorBytes>;
+  /** A saved state to resume from, with the curve and epoch sums saved beside it. */
+  resume: { snapshot: Uint8Array; curve: CurvePoint[]; totals: EpochTotals } | null;
+  dataset: Dataset;
+  trainIndices: Int32Array;
+  evaluationIndices: Int32Array | null;
+  normalization: Normalization;
+  config: TrainingConfig;
+  schedule: TrainingSchedule;
+  /** Save the resumable state at most this often (and at every epoch end). */
+  stateEverySeconds: number;
+  backend: TensorBackendChoice;
+}
+
+export type TrainingEvent =
+  | { type: 'progress'; progress: TrainingProgress }
+  | { type: 'epoch'; curve: CurvePoint[] }
+  | { type: 'state'; step: number; snapshot: Uint8Array; curve: CurvePoint[]; totals: EpochTotals }
+  | { type: 'save'; epoch: number; step: number; weights: Uint8Array };
+
+export interface TrainingWorkerResult {
+  steps: number;
+  weights: Uint8Array;
+}
+
+const RATE_WINDOW = 20;
+
+async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<TrainingWorkerResult> {
+  await selectBackend(input.backend);
+  const graph = parseGraphJson(input.graph);
+  const data = { dataset: input.dataset, indices: input.trainIndices, normalization: input.normalization };
+  const start = trainingStateOf(new Map(Object.entries(input.start)));
+  const trainer = new Trainer(graph, start, data, input.config, input.resume ? decodeSnapshot(input.resume.snapshot) : undefined);
+  const curve = input.resume ? [...input.resume.curve] : [];
+  let totals: EpochTotals = input.resume ? { ...input.resume.totals } : { loss: 0, correct: 0, images: 0 };
+  const stepTimes: number[] = [];
+  let lastState = performance.now();
+  const weightsOf = (): Uint8Array => serializeSafetensors(stateDictEntries(trainer.stateDict()));
+  const saveState = async (): Promise<void> => {
+    const snapshot = encodeSnapshot(trainer.snapshot());
+    await io.emit({ type: 'state', step: trainer.step, snapshot, curve, totals } satisfies TrainingEvent, [snapshot.buffer as ArrayBuffer]);
+    lastState = performance.now();
+  };
+  try {
+    while (trainer.step < trainer.totalSteps) {
+      const began = performance.now();
+      const report = trainer.runStep();
+      stepTimes.push((performance.now() - began) / report.images);
+      if (stepTimes.length > RATE_WINDOW) stepTimes.shift();
+      totals = { loss: totals.loss + report.loss * report.images, correct: totals.correct + report.accuracy * report.images, images: totals.images + report.images };
+      const secondsPerImage = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length / 1000;
+      const progress: TrainingProgress = {
+        epoch: report.epoch,
+        step: report.step,
+        totalSteps: trainer.totalSteps,
+        loss: report.loss,
+        accuracy: report.accuracy,
+        learningRate: report.lr,
+        imagesPerSecond: secondsPerImage > 0 ? 1 / secondsPerImage : 0,
+      };
+      await io.emit({ type: 'progress', progress } satisfies TrainingEvent);
+      const epochDone = trainer.step % trainer.stepsPerEpoch === 0 || trainer.step === trainer.totalSteps;
+      if (epochDone) {
+        const epoch = Math.ceil(trainer.step / trainer.stepsPerEpoch);
+        const last = trainer.step === trainer.totalSteps;
+        const { evaluateEvery, saveEvery, evaluationSplit } = input.schedule;
+        const evaluate = input.evaluationIndices !== null && evaluateEvery > 0 && (epoch % evaluateEvery === 0 || last);
+        const evaluation = evaluate
+          ? { split: evaluationSplit, ...pick(evaluateGraph(graph, trainer.stateDict(), { ...data, indices: input.evaluationIndices! }, { batchSize: input.config.batchSize })) }
+          : null;
+        curve.push({ epoch, step: trainer.step, loss: totals.loss / totals.images, accuracy: totals.correct / totals.images, evaluation });
+        totals = { loss: 0, correct: 0, images: 0 };
+        await io.emit({ type: 'epoch', curve } satisfies TrainingEvent);
+        if (!last && saveEvery > 0 && epoch % saveEvery === 0) {
+          const weights = weightsOf();
+          await io.emit({ type: 'save', epoch, step: trainer.step, weights } satisfies TrainingEvent, [weights.buffer as ArrayBuffer]);
+        }
+        if (!last) await saveState();
+      } else if (performance.now() - lastState >= input.stateEverySeconds * 1000) {
+        await saveState();
+      }
+    }
+    return { steps: trainer.step, weights: weightsOf() };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+function pick(result: { top1: number; top5: number | null; loss: number }): { top1: number; top5: number | null; loss: number } {
+  return { top1: result.top1, top5: result.top5, loss: result.loss };
+}
+
+// Worker thread: runs a whole training, reporting each step and handing saved states and models to
+// the calling thread, which stores them before the run goes on.
+serveWorkerTask(train);
