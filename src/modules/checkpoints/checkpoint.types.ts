@@ -68,6 +68,7 @@ export interface CheckpointFilter {
   tag?: string;
   architectureId?: string;
   name?: string;
+  kind?: string;
 }
 
 /** A checkpoint made by the service itself from computed tensors. */

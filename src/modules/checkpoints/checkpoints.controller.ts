@@ -41,7 +41,7 @@ export class CheckpointsController {
   @ApiProblems(400)
   async listCheckpoints(@Query() query: ListCheckpointsQueryDto): Promise<CheckpointPageDto> {
     const limit = query.limit ?? 50;
-    const rows = await this.checkpoints.list({ tag: query.tag, architectureId: query.architectureId, name: query.name }, limit + 1, decodeCursor(query.cursor));
+    const rows = await this.checkpoints.list({ tag: query.tag, architectureId: query.architectureId, name: query.name, kind: query.kind }, limit + 1, decodeCursor(query.cursor));
     const { items, nextCursor } = page(rows, limit);
     return { items: items.map(toCheckpointDto), nextCursor };
   }

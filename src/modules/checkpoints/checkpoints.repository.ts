@@ -111,6 +111,7 @@ export class CheckpointsRepository {
         ...(filter.tag ? { tags: { has: filter.tag } } : {}),
         ...(filter.architectureId ? { architectureId: filter.architectureId } : {}),
         ...(filter.name ? { name: filter.name } : {}),
+        ...(filter.kind ? { kind: filter.kind } : {}),
         ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
