@@ -7,12 +7,12 @@ function mismatch(message: string, details: Record<string, unknown>): CoreError 
 }
 
 /**
- * Checks, before any training, that a dataset of images `shape` ([N, C, H, W]) with `classCount`
+ * Checks, before any training and from the dataset's record alone, that a dataset of images `shape` ([N, C, H, W]) with `classCount`
  * classes fits a classifier graph: one 4-D input whose static dims agree with C, H and W, shapes
  * that propagate through the graph at that size, and one [batch, K] output with K ≥ classCount
  * (labels index the logits). Throws TRAINING_DATA_MISMATCH saying what does not fit.
  */
-export function checkTrainingData(graph: ArchitectureGraph, shape: readonly number[], classCount: number): void {
+export function checkDatasetFits(graph: ArchitectureGraph, shape: readonly number[], classCount: number): void {
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
     throw mismatch(`training needs a model with one input and one output; this one has ${graph.inputs.length} and ${graph.outputs.length}`, {});
   }

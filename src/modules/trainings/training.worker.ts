@@ -1,9 +1,11 @@
-import { serializeSafetensors } from '../../core/formats/safetensors';
+import { serializeSafetensors, type InMemoryTensor } from '../../core/formats/safetensors';
+import type { LazyTensor } from '../../core/formats/tensor-set';
 import { parseGraphJson } from '../../core/graph/graph-json';
 import type { Dataset, Normalization } from '../../core/datasets';
 import type { TensorBytes } from '../../core/runtime/host-tensor';
-import { stateDictEntries, trainingStateOf } from '../../core/train/state-dict';
-import { decodeSnapshot, encodeSnapshot, evaluateGraph, Trainer } from '../../core/train/trainer';
+import { stateDictTensors, stateFromWeights } from '../../core/train/model-state';
+import { Trainer } from '../../core/train/trainer';
+import { decodeSnapshot, encodeSnapshot } from '../../core/train/trainer-snapshot';
 import type { TrainingConfig } from '../../core/train/training-config';
 import type { TensorBackendChoice } from '../../infra/config/app-config';
 import { selectBackend } from '../../infra/tensor-runtime/select-backend';
@@ -52,13 +54,13 @@ async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<Trai
   await selectBackend(input.backend);
   const graph = parseGraphJson(input.graph);
   const data = { dataset: input.dataset, indices: input.trainIndices, normalization: input.normalization };
-  const start = trainingStateOf(new Map(Object.entries(input.start)));
+  const start = stateFromWeights(graph, new Map(Object.entries(input.start)));
   const trainer = new Trainer(graph, start, data, input.config, input.resume ? decodeSnapshot(input.resume.snapshot) : undefined);
   const curve = input.resume ? [...input.resume.curve] : [];
   let totals: EpochTotals = input.resume ? { ...input.resume.totals } : { loss: 0, correct: 0, images: 0 };
   const stepTimes: number[] = [];
   let lastState = performance.now();
-  const weightsOf = (): Uint8Array => serializeSafetensors(stateDictEntries(trainer.stateDict()));
+  const weightsOf = async (): Promise<Uint8Array> => serializeSafetensors(await inMemory(stateDictTensors(graph, trainer.stateDict())));
   const saveState = async (): Promise<void> => {
     const snapshot = encodeSnapshot(trainer.snapshot());
     await io.emit({ type: 'state', step: trainer.step, snapshot, curve, totals } satisfies TrainingEvent, [snapshot.buffer as ArrayBuffer]);
@@ -73,7 +75,7 @@ async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<Trai
       totals = { loss: totals.loss + report.loss * report.images, correct: totals.correct + report.accuracy * report.images, images: totals.images + report.images };
       const secondsPerImage = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length / 1000;
       const progress: TrainingProgress = {
-        epoch: report.epoch,
+        epoch: report.epoch + 1,
         step: report.step,
         totalSteps: trainer.totalSteps,
         loss: report.loss,
@@ -89,13 +91,13 @@ async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<Trai
         const { evaluateEvery, saveEvery, evaluationSplit } = input.schedule;
         const evaluate = input.evaluationIndices !== null && evaluateEvery > 0 && (epoch % evaluateEvery === 0 || last);
         const evaluation = evaluate
-          ? { split: evaluationSplit, ...pick(evaluateGraph(graph, trainer.stateDict(), { ...data, indices: input.evaluationIndices! }, { batchSize: input.config.batchSize })) }
+          ? { split: evaluationSplit, ...pick(trainer.evaluate({ ...data, indices: input.evaluationIndices! }, { batchSize: input.config.batchSize })) }
           : null;
         curve.push({ epoch, step: trainer.step, loss: totals.loss / totals.images, accuracy: totals.correct / totals.images, evaluation });
         totals = { loss: 0, correct: 0, images: 0 };
         await io.emit({ type: 'epoch', curve } satisfies TrainingEvent);
         if (!last && saveEvery > 0 && epoch % saveEvery === 0) {
-          const weights = weightsOf();
+          const weights = await weightsOf();
           await io.emit({ type: 'save', epoch, step: trainer.step, weights } satisfies TrainingEvent, [weights.buffer as ArrayBuffer]);
         }
         if (!last) await saveState();
@@ -103,10 +105,20 @@ async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<Trai
         await saveState();
       }
     }
-    return { steps: trainer.step, weights: weightsOf() };
+    return { steps: trainer.step, weights: await weightsOf() };
   } finally {
     trainer.dispose();
   }
+}
+
+async function inMemory(tensors: readonly LazyTensor[]): Promise<InMemoryTensor[]> {
+  const out: InMemoryTensor[] = [];
+  for (const t of tensors) {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of t.chunks()) parts.push(chunk);
+    out.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts)) });
+  }
+  return out;
 }
 
 function pick(result: { top1: number; top5: number | null; loss: number }): { top1: number; top5: number | null; loss: number } {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { parseGraphJson } from '../../core/graph/graph-json';
 import { ServiceError } from '../../core/service-error';
-import { checkTrainingData } from '../../core/train/data-fit';
+import { checkDatasetFits } from '../../core/train/data-fit';
 import { parseTrainingConfig } from '../../core/train/training-config';
 import { untrainableOps } from '../../core/train/trainable-graph';
 import { CoreError } from '../../core/errors';
@@ -97,7 +97,7 @@ export class TrainingsService implements OnModuleInit {
     const graph = parseGraphJson(await this.architectures.graph(architectureId));
     const missing = untrainableOps(graph);
     if (missing.length > 0) throw new CoreError('GRAPH_UNKNOWN_OP', `training does not support the op(s) ${missing.join(', ')}`, { ops: missing });
-    checkTrainingData(graph, dataset.shape, dataset.classCount);
+    checkDatasetFits(graph, dataset.shape, dataset.classCount);
     if (input.start.initialization) {
       const { view } = await this.initializations.create({ ...input.start.initialization, architectureId }, { preferAsync: true });
       initializationId = view.initialization.id;
