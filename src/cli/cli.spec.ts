@@ -126,13 +126,15 @@ describe('weightsmith CLI', () => {
       return true;
     });
     try {
-      for (const command of ['inspect', 'convert', 'graph']) {
+      for (const command of ['inspect', 'convert', 'graph', 'train', 'dataset']) {
         expect(await runCli(['node', 'weightsmith', command, '--help'])).toBe(0);
       }
     } finally {
       spy.mockRestore();
     }
     expect(written.join('')).toContain('--ghn-graph');
+    // One `dataset` command holds both subcommands.
+    expect(written.join('')).toMatch(/pack[\s\S]*import|import[\s\S]*pack/);
   });
 
   it('inspect prints only JSON for safetensors, torch.save and graph-only ONNX files', async () => {

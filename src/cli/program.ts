@@ -143,9 +143,8 @@ export function buildProgram(cwd = process.cwd()): Command {
       printJson(await runTrainCommand(opts, path));
     });
 
-  program
-    .command('dataset')
-    .description('Datasets: pack an image folder into a dataset file.')
+  const dataset = program.command('dataset').description('Datasets: pack an image folder into a dataset file, or store a builtin dataset on a server.');
+  dataset
     .command('pack')
     .description('Pack an image folder (one subfolder per class, PNG or JPEG) into a dataset file: uint8 inputs N×C×H×W, int64 labels, class names.')
     .argument('<dir>', 'image folder: DIR/CLASS/IMAGE.png|jpg (optionally inside one top folder)')
@@ -172,9 +171,7 @@ export function buildProgram(cwd = process.cwd()): Command {
       printJson(await ghnFetch(name, opts, path));
     });
 
-  program
-    .command('dataset')
-    .description('Datasets on a Weightsmith server.')
+  dataset
     .command('import')
     .description('Store a builtin dataset (fashion-mnist: 70,000 images; mnist: 10,000) on a server, with its seeded, stratified splits; print the stored dataset.')
     .addArgument(new Argument('<name>', 'builtin dataset').choices(['fashion-mnist', 'mnist']))
