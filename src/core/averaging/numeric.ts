@@ -1,0 +1,53 @@
+import { decodeBfloat16, decodeFloat16, encodeBfloat16, encodeFloat16 } from '../tensor/half';
+import type { Dtype } from '../tensor/dtypes';
+
+/** The dtypes whose values are averaged; every other dtype (integers, bool) is copied from one ingredient. */
+export const FLOAT_DTYPES: readonly Dtype[] = ['F64', 'F32', 'F16', 'BF16'];
+
+export function isFloatDtype(dtype: Dtype): boolean {
+  return FLOAT_DTYPES.includes(dtype);
+}
+
+/** Little-endian tensor bytes of a float dtype as float64 values (exact for every float dtype). */
+export function decodeToFloat64(bytes: Uint8Array, dtype: Dtype): Float64Array {
+  switch (dtype) {
+    case 'F64': {
+      const out = new Float64Array(bytes.byteLength / 8);
+      new Uint8Array(out.buffer).set(bytes);
+      return out;
+    }
+    case 'F32': {
+      const values = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(values.buffer).set(bytes);
+      return Float64Array.from(values);
+    }
+    case 'F16':
+      return Float64Array.from(decodeFloat16(bytes));
+    case 'BF16':
+      return Float64Array.from(decodeBfloat16(bytes));
+    default:
+      throw new Error(`${dtype} is not a float dtype`);
+  }
+}
+
+/**
+ * Rounds float64 values once to `dtype` and returns their little-endian bytes. float16 and bfloat16
+ * go through float32 (the project's converters), so they may round twice; float32 and float64 round
+ * once, which keeps a soup of identical checkpoints bit-identical to them.
+ */
+export function encodeFromFloat64(values: Float64Array, dtype: Dtype): Uint8Array {
+  switch (dtype) {
+    case 'F64':
+      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    case 'F32': {
+      const out = Float32Array.from(values);
+      return new Uint8Array(out.buffer);
+    }
+    case 'F16':
+      return encodeFloat16(values);
+    case 'BF16':
+      return encodeBfloat16(values);
+    default:
+      throw new Error(`${dtype} is not a float dtype`);
+  }
+}
