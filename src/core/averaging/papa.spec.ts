@@ -84,8 +84,16 @@ describe('PAPA', () => {
     });
     const appearances = new Array<number>(5).fill(0);
     const seeds = 400;
-    for (let seed = 0; seed < seeds; seed++) for (const [a, b] of papa2Pairs(5, seed)) (appearances[a]++, appearances[b]++);
-    for (const count of appearances) expect(count / seeds).toBeGreaterThan(1.8), expect(count / seeds).toBeLessThan(2.2);
+    for (let seed = 0; seed < seeds; seed++) {
+      for (const [a, b] of papa2Pairs(5, seed)) {
+        appearances[a]++;
+        appearances[b]++;
+      }
+    }
+    for (const count of appearances) {
+      expect(count / seeds).toBeGreaterThan(1.8);
+      expect(count / seeds).toBeLessThan(2.2);
+    }
   });
 
   it('assigns member j entry j mod 81 of a seeded shuffle of the 81-entry grid (T-PAPA-7)', () => {
