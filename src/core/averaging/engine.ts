@@ -5,7 +5,7 @@ import type { RandomAccessSource } from '../io/random-access';
 import { dtypeSize, numElements } from '../tensor/dtypes';
 import { checkIngredientsCompatible, type IngredientHeader } from './compatibility';
 import { isElementwise, mergeTensor } from './merge-math';
-import { decodeToFloat64, encodeFromFloat64, isFloatDtype } from './numeric';
+import { encodeFromFloat64, floatValues, isFloatDtype } from './numeric';
 import { needsBase, resolveSoupParameters, type SoupMethod, type SoupParameters, type SoupParametersInput } from './parameters';
 
 /** A safetensors ingredient: an open source (the caller closes it) and a label used in errors. */
@@ -23,7 +23,10 @@ export interface SoupRequest {
   /** Required by every method but uniform and weighted (SLERP's x0, Model Stock's anchor). */
   base?: SoupSource;
   parameters?: SoupParametersInput;
-  /** Elements per slice for elementwise methods (default 1 Mi). */
+  /**
+   * Elements per slice for elementwise methods. Default: 64 MiB / (8 bytes × (inputs + 2)),
+   * between 4 Ki and 1 Mi.
+   */
   chunkElements?: number;
 }
 
@@ -44,7 +47,9 @@ export interface SoupPlan {
 
 /** The metadata key that records how a soup was made. */
 export const SOUP_METADATA_KEY = 'weightsmith.soup';
-const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
+const SLICE_BUDGET_BYTES = 64 * 1024 * 1024;
+const MIN_SLICE = 4096;
+const MAX_SLICE = 1 << 20;
 
 interface Ingredient {
   label: string;
@@ -56,7 +61,8 @@ interface Ingredient {
  * Reads every header, checks that the ingredients can be merged and that the parameters are
  * valid, and returns lazy output tensors: nothing but headers is read until they are consumed.
  * Each output tensor reads its inputs when its bytes are requested, so memory is bounded by one
- * tensor per ingredient (by one slice per ingredient for uniform, weighted and task arithmetic).
+ * tensor per ingredient (by one slice per ingredient, 64 MiB in all by default, for uniform,
+ * weighted and task arithmetic).
  * Float tensors are accumulated in float64 and rounded once to their dtype; integer and bool
  * tensors (e.g. num_batches_tracked) are copied from the reference ingredient: the base when the
  * method has one, else the first model.
@@ -77,7 +83,7 @@ export async function planSoup(request: SoupRequest): Promise<SoupPlan> {
   const models = needsBase(method) ? ingredients.slice(1) : ingredients;
   if (method === 'ties') checkTrimLeavesEntries(reference.tensors, parameters);
 
-  const chunkElements = request.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+  const chunkElements = request.chunkElements ?? Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.floor(SLICE_BUDGET_BYTES / ((ingredients.length + 2) * 8))));
   if (!Number.isSafeInteger(chunkElements) || chunkElements < 1) throw new CoreError('INVALID_ARGUMENT', `chunkElements must be a positive integer, got ${chunkElements}`);
   const stats: SoupMemoryStats = { peakHeldBytes: 0, largestTensorBytes: 0 };
   const context: MergeContext = { method, parameters, base, models, chunkElements, stats };
@@ -138,14 +144,15 @@ async function* mergedChunks(c: MergeContext, info: SafetensorsTensorInfo): Asyn
     const count = Math.min(slice, n - start);
     const read = (ingredient: Ingredient): Promise<Uint8Array> => ingredient.source.read(tensorOf(ingredient, info.name).byteOffset + start * size, count * size);
     const [baseBytes, ...modelBytes] = await Promise.all([c.base ? read(c.base) : Promise.resolve(null), ...c.models.map(read)]);
-    const base = baseBytes ? decodeToFloat64(baseBytes, info.dtype) : null;
-    const models = modelBytes.map((b) => decodeToFloat64(b, info.dtype));
+    // Exact values, viewed in place where the bytes allow: merges read them as float64 numbers.
+    const base = baseBytes ? floatValues(baseBytes, info.dtype) : null;
+    const models = modelBytes.map((b) => floatValues(b, info.dtype));
     const merged = mergeTensor(c.method, c.parameters, { name: info.name, shape: info.shape, base, models });
     const encoded = encodeFromFloat64(merged, info.dtype);
-    // Raw reads, their float64 values, the result and its encoding are all alive at this point.
+    // Raw reads (and 16-bit floats' decoded copies), task vectors, the result and its encoding are all alive here.
     const inputs = models.length + (base ? 1 : 0);
     const taskVectors = isElementwise(c.method) ? 0 : models.length * count * 8;
-    const held = inputs * count * (size + 8) + taskVectors + count * 8 + encoded.byteLength;
+    const held = inputs * count * (size < 4 ? size + 4 : size) + taskVectors + count * 8 + encoded.byteLength;
     c.stats.peakHeldBytes = Math.max(c.stats.peakHeldBytes, held);
     yield encoded;
   }

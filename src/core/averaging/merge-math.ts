@@ -1,12 +1,15 @@
 import type { SoupMethod, SoupParameters } from './parameters';
 import { breadcrumbs, dropAndRescale, trimByMagnitude } from './sparsify';
 
-/** One tensor's values from every ingredient, as float64 (the base first when the method has one). */
+/** Exact values of a tensor (float64, or float32 views of the stored bytes). */
+export type Values = Float64Array | Float32Array;
+
+/** One tensor's values from every ingredient (the base apart, when the method has one). */
 export interface TensorValues {
   name: string;
   shape: readonly number[];
-  base: Float64Array | null;
-  models: readonly Float64Array[];
+  base: Values | null;
+  models: readonly Values[];
 }
 
 /** Below these, a divisor counts as zero (mergekit's thresholds). */
@@ -31,18 +34,20 @@ export function mergeTensor(method: SoupMethod, p: SoupParameters, v: TensorValu
       return slerp(requireBase(v), v.models[0], p.t as number);
     case 'model-stock':
       return modelStock(requireBase(v), v.models, p.filterWise, v.shape);
+    case 'task-arithmetic':
+      return taskArithmetic(requireBase(v), v.models, p);
     default:
       return taskVectorMerge(method, p, v);
   }
 }
 
-function requireBase(v: TensorValues): Float64Array {
+function requireBase(v: TensorValues): Values {
   if (!v.base) throw new Error(`tensor ${v.name}: the method needs the base's values`);
   return v.base;
 }
 
 /** Σ x_i / N: the sum of N copies of a float32 value is exact in float64, so identical inputs come back bit for bit. */
-export function uniformMean(models: readonly Float64Array[]): Float64Array {
+export function uniformMean(models: readonly Values[]): Float64Array {
   const out = new Float64Array(models[0].length);
   for (const x of models) for (let j = 0; j < out.length; j++) out[j] += x[j];
   const n = models.length;
@@ -50,13 +55,30 @@ export function uniformMean(models: readonly Float64Array[]): Float64Array {
   return out;
 }
 
-export function weightedSum(models: readonly Float64Array[], weights: readonly number[]): Float64Array {
+export function weightedSum(models: readonly Values[], weights: readonly number[]): Float64Array {
   const out = new Float64Array(models[0].length);
   models.forEach((x, i) => {
     const w = weights[i];
     for (let j = 0; j < out.length; j++) out[j] += w * x[j];
   });
   return out;
+}
+
+/**
+ * base + λ·Σ w_i (x_i − base), divided by Σ w_i with `normalize`: the same operations, in the same
+ * order, as the general task-vector path without sparsification, but with no per-model copies.
+ */
+function taskArithmetic(base: Values, models: readonly Values[], p: SoupParameters): Float64Array {
+  const n = base.length;
+  const mixed = new Float64Array(n);
+  models.forEach((x, i) => {
+    const w = p.weights[i];
+    for (let j = 0; j < n; j++) mixed[j] += (x[j] - base[j]) * w;
+  });
+  const weightSum = p.weights.reduce((a, b) => a + b, 0);
+  const divisor = p.normalize && Math.abs(weightSum) >= DIVISOR_EPSILON ? weightSum : 1;
+  for (let j = 0; j < n; j++) mixed[j] = base[j] + p.lambda * (mixed[j] / divisor);
+  return mixed;
 }
 
 const SIGN_ELECTION: readonly SoupMethod[] = ['ties', 'dare-ties', 'breadcrumbs-ties'];
@@ -103,14 +125,14 @@ function taskVectorMerge(method: SoupMethod, p: SoupParameters, v: TensorValues)
   return out;
 }
 
-function norm(x: Float64Array): number {
+function norm(x: Values): number {
   let s = 0;
   for (let j = 0; j < x.length; j++) s += x[j] * x[j];
   return Math.sqrt(s);
 }
 
 /** Spherical interpolation from x0 (t = 0) to x1 (t = 1); near-parallel tensors fall back to lerp. */
-export function slerp(x0: Float64Array, x1: Float64Array, t: number): Float64Array {
+export function slerp(x0: Values, x1: Values, t: number): Float64Array {
   const n0 = norm(x0);
   const n1 = norm(x1);
   const s0 = n0 > NORM_EPSILON ? 1 / n0 : 1;
@@ -139,7 +161,7 @@ export function slerp(x0: Float64Array, x1: Float64Array, t: number): Float64Arr
  * models' offsets from the base; result t·mean(x_i) + (1 − t)·base. With `filterWise`, one t per
  * output row (the first dimension). A vanishing denominator (cos θ = −1/(N − 1)) gives t = 0.
  */
-export function modelStock(base: Float64Array, models: readonly Float64Array[], filterWise: boolean, shape: readonly number[]): Float64Array {
+export function modelStock(base: Values, models: readonly Values[], filterWise: boolean, shape: readonly number[]): Float64Array {
   const n = base.length;
   const rows = filterWise && shape.length > 1 ? shape[0] : 1;
   const width = rows > 0 ? n / rows : 0;

@@ -31,6 +31,30 @@ export function decodeToFloat64(bytes: Uint8Array, dtype: Dtype): Float64Array {
 }
 
 /**
+ * The values of float tensor bytes without widening: a zero-copy view of F32 and F64 bytes when
+ * aligned (a copy otherwise), decoded float32 for F16 and BF16. Every value is exact.
+ */
+export function floatValues(bytes: Uint8Array, dtype: Dtype): Float32Array | Float64Array {
+  switch (dtype) {
+    case 'F64':
+      if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+      return decodeToFloat64(bytes, dtype);
+    case 'F32': {
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      const out = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(out.buffer).set(bytes);
+      return out;
+    }
+    case 'F16':
+      return decodeFloat16(bytes);
+    case 'BF16':
+      return decodeBfloat16(bytes);
+    default:
+      throw new Error(`${dtype} is not a float dtype`);
+  }
+}
+
+/**
  * Rounds float64 values once to `dtype` and returns their little-endian bytes. float16 and bfloat16
  * go through float32 (the project's converters), so they may round twice; float32 and float64 round
  * once, which keeps a soup of identical checkpoints bit-identical to them.
