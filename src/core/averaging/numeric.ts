@@ -19,12 +19,12 @@ export function decodeToFloat64(bytes: Uint8Array, dtype: Dtype): Float64Array {
     case 'F32': {
       const values = new Float32Array(bytes.byteLength / 4);
       new Uint8Array(values.buffer).set(bytes);
-      return Float64Array.from(values);
+      return new Float64Array(values);
     }
     case 'F16':
-      return Float64Array.from(decodeFloat16(bytes));
+      return new Float64Array(decodeFloat16(bytes));
     case 'BF16':
-      return Float64Array.from(decodeBfloat16(bytes));
+      return new Float64Array(decodeBfloat16(bytes));
     default:
       throw new Error(`${dtype} is not a float dtype`);
   }
@@ -64,7 +64,7 @@ export function encodeFromFloat64(values: Float64Array, dtype: Dtype): Uint8Arra
     case 'F64':
       return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     case 'F32': {
-      const out = Float32Array.from(values);
+      const out = new Float32Array(values);
       return new Uint8Array(out.buffer);
     }
     case 'F16':
