@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { greedySoup } from './greedy-soup';
+import { greedySoup, learnedSoupInit } from './greedy-soup';
+import { uniformMean, weightedSum } from './merge-math';
+import { testValues } from './testing/checkpoints';
 
 /** The toy of the test catalogue: models are scalars, held-out accuracy 1 − |θ − 0.5|. */
 const toy: Record<string, number> = { A: 0, B: 1, C: 0.45, D: 0.9, E: 0.6 };
@@ -114,5 +116,20 @@ describe('greedy soup', () => {
   it('refuses an empty candidate list and duplicate ids', async () => {
     await expect(greedySoup([], async () => 0)).rejects.toMatchObject({ code: 'SOUP_INGREDIENTS_EMPTY' });
     await expect(greedySoup(['a', 'a'], async () => 0)).rejects.toMatchObject({ code: 'SOUP_PARAMETERS_INVALID' });
+  });
+});
+
+describe('learned soup initialization', () => {
+  it('starts at weights exactly 1/k, the uniform soup, temperature 1 (T-SOUP-12)', () => {
+    for (const k of [1, 3, 7, 72]) {
+      const init = learnedSoupInit(k, 2);
+      expect(init.temperature).toBe(1);
+      expect(init.logits).toHaveLength(2);
+      for (const w of init.weights) expect(Array.from(w)).toEqual(new Array<number>(k).fill(1 / k));
+      const models = Array.from({ length: k }, (_, i) => testValues(32, i + 1));
+      const learned = weightedSum(models, Array.from(init.weights[0]));
+      const uniform = uniformMean(models);
+      for (let j = 0; j < 32; j++) expect(Math.abs(Math.fround(learned[j]) - Math.fround(uniform[j]))).toBeLessThanOrEqual(1e-6);
+    }
   });
 });

@@ -88,3 +88,22 @@ export async function greedySoup(ids: readonly string[], score: SoupScorer, opti
     evaluations,
   };
 }
+
+/**
+ * The starting point of a learned soup: mixing logits at 0 (per model, or per tensor × model),
+ * so that the softmax weights are exactly 1/k (the uniform soup), and a logit temperature of 1.
+ */
+export function learnedSoupInit(models: number, tensors = 1): { logits: Float64Array[]; weights: Float64Array[]; temperature: number } {
+  if (!Number.isSafeInteger(models) || models < 1) throw new CoreError('SOUP_INGREDIENTS_EMPTY', 'a learned soup needs at least one model');
+  const logits = Array.from({ length: tensors }, () => new Float64Array(models));
+  return { logits, weights: logits.map(softmax), temperature: 1 };
+}
+
+/** Softmax in float64, shifted by the maximum (exactly 1/k for equal logits). */
+export function softmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const out = Float64Array.from(logits, (v) => Math.exp(v - max));
+  const sum = out.reduce((a, b) => a + b, 0);
+  return out.map((v) => v / sum);
+}

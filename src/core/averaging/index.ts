@@ -7,7 +7,7 @@ export type { SoupMethod, SoupParameters, SoupParametersInput } from './paramete
 export { isElementwise, mergeTensor, modelStock, slerp, uniformMean, weightedSum } from './merge-math';
 export type { TensorValues } from './merge-math';
 export { breadcrumbs, breadcrumbsCounts, dropAndRescale, magnitudeRankMask, trimByMagnitude } from './sparsify';
-export { greedySoup } from './greedy-soup';
+export { greedySoup, learnedSoupInit, softmax } from './greedy-soup';
 export type { GreedySoupOptions, GreedySoupResult, GreedySoupStep, SoupScorer } from './greedy-soup';
 export {
   batchNormPrefixes,
@@ -34,6 +34,7 @@ export {
   perStepPull,
   populationMean,
   regularizationGrid,
+  summarizePopulation,
 } from './papa';
 export type { RegularizationSetting } from './papa';
 export { parseSoupRecipe, RECIPE_DTYPES } from './recipe';

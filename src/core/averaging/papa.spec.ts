@@ -12,6 +12,7 @@ import {
   perStepPull,
   populationMean,
   regularizationGrid,
+  summarizePopulation,
 } from './papa';
 
 const member = (w: number[]): NamedArrays => ({ w: Float64Array.from(w) });
@@ -109,5 +110,13 @@ describe('PAPA', () => {
   it('the final AvgSoup equals the uniform soup (T-PAPA-8)', () => {
     const pop = [member([0.1, 0.7]), member([0.3, -0.2]), member([0.25, 1e-3])];
     expect(Array.from(populationMean(pop).w)).toEqual(Array.from(uniformMean(pop.map((m) => m.w as Float64Array))));
+    expect(summarizePopulation({ members: [0.9, 0.8, 0.85], ensemble: 0.92, avgSoup: 0.91, greedySoup: null })).toEqual({
+      memberMean: expect.closeTo(0.85, 12),
+      memberMin: 0.8,
+      memberMax: 0.9,
+      ensemble: 0.92,
+      avgSoup: 0.91,
+      greedySoup: null,
+    });
   });
 });

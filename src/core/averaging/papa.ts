@@ -161,3 +161,23 @@ export function memberRegularization(member: number, seed: number): Regularizati
   const grid = regularizationGrid(seed);
   return grid[member % grid.length];
 }
+
+/** The summary line of a population run: member accuracy mean/min/max next to ensemble and soups. */
+export function summarizePopulation(scores: { members: readonly number[]; ensemble: number; avgSoup: number; greedySoup: number | null }): {
+  memberMean: number;
+  memberMin: number;
+  memberMax: number;
+  ensemble: number;
+  avgSoup: number;
+  greedySoup: number | null;
+} {
+  if (scores.members.length === 0) throw new CoreError('SOUP_INGREDIENTS_EMPTY', 'a population needs at least one member');
+  return {
+    memberMean: scores.members.reduce((a, b) => a + b, 0) / scores.members.length,
+    memberMin: Math.min(...scores.members),
+    memberMax: Math.max(...scores.members),
+    ensemble: scores.ensemble,
+    avgSoup: scores.avgSoup,
+    greedySoup: scores.greedySoup,
+  };
+}
