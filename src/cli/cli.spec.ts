@@ -81,7 +81,7 @@ let runs: {
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'weightsmith-cli-'));
   const bad = rel(join(FORMATS, 'malicious.pkl.pt'));
-  const modules = ['program', 'commands/inspect', 'commands/convert', 'commands/graph'].map((m) => join(ROOT, 'src', 'cli', `${m}.ts`));
+  const modules = ['program', 'commands/inspect', 'commands/convert', 'commands/graph', 'commands/soup'].map((m) => join(ROOT, 'src', 'cli', `${m}.ts`));
   runs = {
     help: weightsmith('--help'),
     serveHelp: weightsmith('serve', '--help'),

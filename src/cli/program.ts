@@ -1,6 +1,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OFFICIAL_GHNS, type OfficialGhnName } from '../core/ghn-hub/official-ghns';
 import { errorLine, printJson, resolveArg, UsageError } from './cli-io';
+import type { SoupCommandOptions } from './commands/soup';
 import type { TrainCommandOptions } from './commands/train';
 
 /** Exit statuses: 1 when a command fails, 2 for a usage or configuration error. */
@@ -16,6 +17,12 @@ function finiteNumber(value: string): number {
 function nonNegativeInteger(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected an integer ≥ 0');
   return Number(value);
+}
+
+function weightList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.some((p) => p === '' || !Number.isFinite(Number(p)))) throw new InvalidArgumentError('expected comma-separated finite numbers');
+  return parts.map(Number);
 }
 
 function channelCount(value: string): 1 | 3 {
@@ -141,6 +148,35 @@ export function buildProgram(cwd = process.cwd()): Command {
     .action(async (opts: TrainCommandOptions) => {
       const { runTrainCommand } = await import('./commands/train');
       printJson(await runTrainCommand(opts, path));
+    });
+
+  program
+    .command('soup')
+    .description('Average or merge safetensors checkpoints tensor by tensor (float64 accumulation, each tensor rounded once to its dtype); print the recipe and every file\'s sha256 as JSON.')
+    .argument('[in...]', 'ingredient .safetensors files (the models; the base goes in --base)')
+    .addOption(
+      new Option('--method <method>', 'soup or merge method (default: the recipe\'s merge_method)').choices([
+        'uniform',
+        'weighted',
+        'task-arithmetic',
+        'ties',
+        'dare-linear',
+        'dare-ties',
+        'breadcrumbs',
+        'slerp',
+        'model-stock',
+      ]),
+    )
+    .option('--weights <a,b,...>', 'one weight per model (weighted: ≥ 0, summing to 1; merges: default 1 each)', weightList)
+    .option('--base <file>', 'base model of task arithmetic, TIES, DARE, breadcrumbs, Model Stock; x0 of SLERP (default: its first input)')
+    .option('--density <x>', 'fraction of each task vector kept, in (0, 1] (TIES, DARE, breadcrumbs; default 1)', finiteNumber)
+    .option('--t <x>', 'SLERP interpolation factor in [0, 1], from the base to the other model', finiteNumber)
+    .option('--seed <n>', 'seed of the DARE drop masks (default 0)', nonNegativeInteger)
+    .option('--recipe <file.yaml>', 'mergekit-style YAML: merge_method, base_model, models (with weight, density), parameters; flags override it')
+    .requiredOption('--out <file>', 'output .safetensors file (written atomically; nothing is written when the soup is refused)')
+    .action(async (inputs: string[], opts: SoupCommandOptions) => {
+      const { runSoupCommand } = await import('./commands/soup');
+      printJson(await runSoupCommand(inputs, opts, path));
     });
 
   const dataset = program.command('dataset').description('Datasets: pack an image folder into a dataset file, or store a builtin dataset on a server.');
