@@ -42,6 +42,8 @@ export interface AppConfig {
     staleAfterMs: number;
     /** Work estimated above this many seconds (initializations) runs as a job (202), not during the request. */
     inlineWorkSeconds: number;
+    /** Jobs one process runs at the same time (a training does not hold up an initialization behind it). */
+    concurrency: number;
   };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'pretty' };
   inference: {
@@ -172,6 +174,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       heartbeatMs: int('WEIGHTSMITH_JOB_HEARTBEAT_MS', 5000, 10),
       staleAfterMs: int('WEIGHTSMITH_JOB_STALE_AFTER_MS', 30000, 50),
       inlineWorkSeconds: int('WEIGHTSMITH_INLINE_WORK_SECONDS', 10, 0, 24 * 3600),
+      concurrency: int('WEIGHTSMITH_JOB_CONCURRENCY', 2, 1, 64),
     },
     log: {
       level: oneOf('WEIGHTSMITH_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),

@@ -48,10 +48,10 @@ class FakeRepository {
   }
 }
 
-function setup() {
+function setup(concurrency = 2) {
   const repository = new FakeRepository();
   const metrics = { jobsFinished: { inc: () => undefined } } as unknown as Metrics;
-  const config = { jobs: { enabled: true, pollMs: 10, heartbeatMs: 1000, staleAfterMs: 5000 } } as AppConfig;
+  const config = { jobs: { enabled: true, pollMs: 10, heartbeatMs: 1000, staleAfterMs: 5000, concurrency } } as AppConfig;
   const service = new JobsService(repository as unknown as JobsRepository, metrics, new ReferenceRegistry(), config);
   return { repository, service };
 }
@@ -96,7 +96,7 @@ describe('typed job definitions', () => {
     await until(() => repository.finished.length === 2);
     await service.onApplicationShutdown();
     expect(seen).toEqual([ID]);
-    expect(repository.finished).toEqual([
+    expect([...repository.finished].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
       { id: 'job-1', status: 'succeeded', result: { seen: ID } },
       { id: 'job-2', status: 'failed', error: { code: 'JOB_PAYLOAD_INVALID', message: 'invalid probe job payload: checkpointId must be a uuid' } },
     ]);
@@ -122,5 +122,36 @@ describe('typed job definitions', () => {
     await until(() => repository.finished.length === 1);
     await service.onApplicationShutdown();
     expect(repository.finished).toEqual([{ id: 'job-1', status: 'cancelled', error: { code: 'JOB_CANCELLED', message: 'job was cancelled' } }]);
+  });
+
+  it.each([
+    [2, ['long started', 'short ran', 'long released']],
+    [1, ['long started', 'long released', 'short ran']],
+  ])('with concurrency %i the jobs run as %j', async (concurrency, expected) => {
+    const { repository, service } = setup(concurrency);
+    const events: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    service.define<{ checkpointId: string }, null>({
+      type: 'probe',
+      parsePayload: uuidPayload('probe', ['checkpointId']),
+      run: async (payload) => {
+        if (payload.checkpointId === ID) {
+          events.push('long started');
+          await Promise.race([released, new Promise((r) => setTimeout(r, 300))]);
+          events.push('long released');
+        } else {
+          events.push('short ran');
+          release();
+        }
+        return null;
+      },
+    });
+    await repository.create({ type: 'probe', payload: { checkpointId: ID } });
+    await repository.create({ type: 'probe', payload: { checkpointId: ID.replace('0b', '1b') } });
+    await service.onApplicationBootstrap();
+    await until(() => repository.finished.length === 2);
+    await service.onApplicationShutdown();
+    expect(events).toEqual(expected);
   });
 });

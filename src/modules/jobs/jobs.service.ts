@@ -26,6 +26,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Jobs this process is executing (at most `jobs.concurrency`). */
+  private readonly executing = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   /** Jobs this process runs, by id: cancelling one here stops it at once (other replicas' jobs at their next heartbeat). */
   private readonly active = new Map<string, AbortController>();
@@ -73,6 +75,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running?.catch(() => undefined);
+    await Promise.all([...this.executing]);
   }
 
   async get(id: string): Promise<Job> {
@@ -125,12 +128,24 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnAppl
     this.timer.unref();
   }
 
+  /**
+   * Claims jobs while fewer than `jobs.concurrency` run here, and starts each without waiting for
+   * it: a long job (a training) does not hold up the queue behind it. A finished job schedules the
+   * next claim at once.
+   */
   private async drain(): Promise<void> {
     if (Date.now() - this.lastRecovery > this.config.jobs.staleAfterMs / 2) await this.recover();
-    while (!this.shutdown.signal.aborted) {
+    while (!this.shutdown.signal.aborted && this.executing.size < this.config.jobs.concurrency) {
       const job = await this.repository.claim(this.workerId, [...this.definitions.keys()]);
       if (!job) return;
-      await requestContext.run({ requestId: `job:${job.id}` }, () => this.execute(job));
+      const run: Promise<void> = requestContext
+        .run({ requestId: `job:${job.id}` }, () => this.execute(job))
+        .catch((e: unknown) => this.logger.error({ msg: 'job runner error', jobId: job.id, error: (e as Error).message }))
+        .finally(() => {
+          this.executing.delete(run);
+          this.schedule(0);
+        });
+      this.executing.add(run);
     }
   }
 
