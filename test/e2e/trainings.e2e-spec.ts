@@ -78,6 +78,9 @@ describe(`trainings API (${databaseLabel()})`, () => {
     expect(done.status).toBe('failed');
     expect(done.error?.code).toBe('TRAINING_DIVERGED');
     expect(done.checkpointIds).toEqual([]);
+    // Nothing to resume: its state is gone.
+    const states = (await request(t.url).get('/v1/checkpoints?kind=training-state').set(auth()).expect(200)).body.items as { metadata: { trainingId: string } }[];
+    expect(states.filter((c) => c.metadata.trainingId === done.id)).toEqual([]);
   });
 
   it('cancelling a running training stores nothing', async () => {
@@ -92,7 +95,7 @@ describe(`trainings API (${databaseLabel()})`, () => {
     expect(done.status).toBe('cancelled');
     expect(done.checkpointIds).toEqual([]);
     for (const checkpointId of cancelled.checkpointIds) await request(t.url).get(`/v1/checkpoints/${checkpointId}`).set(auth()).expect(404);
-    const states = (await request(t.url).get('/v1/checkpoints?kind=training-state').set(auth()).expect(200)).body.items;
-    expect(states).toEqual([]);
+    const states = (await request(t.url).get('/v1/checkpoints?kind=training-state').set(auth()).expect(200)).body.items as { metadata: { trainingId: string } }[];
+    expect(states.filter((c) => c.metadata.trainingId === id)).toEqual([]);
   });
 });

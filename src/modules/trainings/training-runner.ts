@@ -96,14 +96,19 @@ export class TrainingRunner {
     ctx.signal.throwIfAborted();
     const final = await this.storeModel(training, start, result.weights, { epoch: null, step: result.steps, final: true }, ctx.signal);
     await this.repository.setSaved(training.id, [...saved, final.id]);
-    const replaced = await this.repository.replaceState(training.id, null, (await this.repository.find(training.id))?.curve ?? []);
-    if (replaced) await this.discard(replaced);
+    await this.discardState(training.id);
     return final;
   }
 
   /** Removes everything a run stored (a cancelled run stores nothing). */
   async discardRun(trainingId: string): Promise<void> {
     for (const id of await this.repository.reset(trainingId)) await this.discard(id);
+  }
+
+  /** Removes the run's resumable state, keeping the models it saved. */
+  async discardState(trainingId: string): Promise<void> {
+    const replaced = await this.repository.replaceState(trainingId, null, (await this.repository.find(trainingId))?.curve ?? []);
+    if (replaced) await this.discard(replaced);
   }
 
   async discard(checkpointId: string): Promise<void> {

@@ -160,12 +160,14 @@ export class TrainingsService implements OnModuleInit {
       const checkpoint = await this.runner.run({ ...training, startCheckpointId: start.id }, start, ctx);
       return { trainingId: training.id, checkpointId: checkpoint.id };
     } catch (e) {
-      // A cancelled run stores nothing; a stopping server keeps the state for the next attempt.
+      // A cancelled run stores nothing; a stopping server keeps the state for the next attempt; a
+      // failed run keeps the models it saved but not its state (there is nothing to resume).
       const job = await this.jobs.get(ctx.jobId).catch(() => null);
       if (job?.cancelRequested) {
         await this.runner.discardRun(training.id);
         throw new JobCancelledError();
       }
+      if (!ctx.signal.aborted) await this.runner.discardState(training.id);
       throw e;
     }
   }
