@@ -139,10 +139,10 @@ const matMulOp: TrainOp = {
   backward(node, inputs, _f, [dy]) {
     const x = need(node, inputs, 0);
     const w = need(node, inputs, 1);
-    const { a, b } = matMulOperands(x, w);
+    const { a, b, aShape, bShape } = matMulOperands(x, w);
     const g = tf.reshape(dy!, [...broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2)), a.shape[a.rank - 2], b.shape[b.rank - 1]]);
-    const da = unbroadcast(tf.matMul(g, b, false, true), a.shape);
-    const db = unbroadcast(tf.matMul(a, g, true, false), b.shape);
+    const da = unbroadcast(tf.matMul(g, b, false, true), aShape);
+    const db = unbroadcast(tf.matMul(a, g, true, false), bShape);
     return [tf.reshape(da, x.shape), tf.reshape(db, w.shape)];
   },
 };
@@ -150,6 +150,7 @@ const matMulOp: TrainOp = {
 function matMulOperands(x: tf.Tensor, w: tf.Tensor) {
   let a = x.rank === 1 ? tf.reshape(x, [1, -1]) : x;
   let b = w.rank === 1 ? tf.reshape(w, [-1, 1]) : w;
+  const [aShape, bShape] = [a.shape, b.shape];
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const size = (s: number[]): number => s.reduce((p, d) => p * d, 1);
   const sameBatch = (s: number[]): boolean => s.length === batch.length && s.every((d, i) => d === batch[i]);
@@ -159,7 +160,7 @@ function matMulOperands(x: tf.Tensor, w: tf.Tensor) {
     b = tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]);
   }
   const outShape = [...batch, ...(x.rank === 1 ? [] : [a.shape[a.rank - 2]]), ...(w.rank === 1 ? [] : [b.shape[b.rank - 1]])];
-  return { a, b, outShape };
+  return { a, b, aShape, bShape, outShape };
 }
 
 /** Y = α·op(A)·op(B) + β·C. */

@@ -123,7 +123,7 @@ const gatherOp: TrainOp = {
     const axis = normalizeAxis(num(node, 'axis', 0), x.rank);
     const dim = x.shape[axis];
     const flat = tf.cast(tf.reshape(idx, [-1]), 'int32');
-    const indices = tf.where(tf.less(flat, 0), tf.add(flat, dim), flat);
+    const indices = tf.cast(tf.where(tf.less(flat, 0), tf.add(flat, dim), flat), 'int32');
     const y = tf.gather(x, indices, axis);
     return { outputs: [tf.reshape(y, [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)])], saved: [indices] };
   },
