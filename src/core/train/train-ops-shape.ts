@@ -115,15 +115,15 @@ const transposeOp: TrainOp = {
   },
 };
 
-/** Gather along an axis; the gradient scatters back with a one-hot matrix product (repeated indices add). */
+/** Gather along an axis (negative indices count from the end); the gradient scatters back with a one-hot matrix product (repeated indices add). */
 const gatherOp: TrainOp = {
   forward(node, inputs) {
     const x = need(node, inputs, 0);
     const idx = need(node, inputs, 1);
     const axis = normalizeAxis(num(node, 'axis', 0), x.rank);
     const dim = x.shape[axis];
-    const flat = tf.cast(tf.reshape(idx, [-1]), 'int32');
-    const indices = tf.cast(tf.where(tf.less(flat, 0), tf.add(flat, dim), flat), 'int32');
+    // Indices are constants or shape arithmetic: normalized on the host.
+    const indices = tf.tensor1d(Array.from(idx.dataSync(), (i) => (i < 0 ? i + dim : i)), 'int32');
     const y = tf.gather(x, indices, axis);
     return { outputs: [tf.reshape(y, [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)])], saved: [indices] };
   },
@@ -215,7 +215,9 @@ const constantOp: TrainOp = {
     const v = node.attributes.value;
     if (typeof v !== 'object' || Array.isArray(v)) throw unsupported(node, 'only tensor constants are supported');
     const float = v.dtype === 'F32' || v.dtype === 'F64' || v.dtype === 'F16' || v.dtype === 'BF16';
-    return { outputs: [tf.tensor(v.values, v.shape, float ? 'float32' : v.dtype === 'BOOL' ? 'bool' : 'int32')] };
+    if (float || v.dtype === 'BOOL') return { outputs: [tf.tensor(v.values, v.shape, float ? 'float32' : 'bool')] };
+    // int64 held as int32: the exporter's INT64_MAX slice ends clamp to int32's range, meaning the same.
+    return { outputs: [tf.tensor(v.values.map((x) => Math.min(Math.max(x, -(2 ** 31)), 2 ** 31 - 1)), v.shape, 'int32')] };
   },
 };
 
