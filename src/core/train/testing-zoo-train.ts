@@ -45,7 +45,7 @@ export function zooTrainStep(name: string, imageSize = smallestImageSize(name)):
       continue;
     }
     const t = hostTensorOf(weights, init.name);
-    state.set(init.name, { shape: t.shape, data: Float32Array.from(Array.from(t.data as ArrayLike<number | bigint>, Number)) });
+    state.set(init.name, { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(Array.from(t.data as ArrayLike<number | bigint>, Number)) });
   }
   const model = new TrainableGraph(graph, state);
   try {
