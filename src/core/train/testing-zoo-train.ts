@@ -9,7 +9,7 @@ import { TrainableGraph, type StateTensor } from './trainable-graph';
 export function smallestImageSize(name: string): number {
   for (let size = 1; size <= 512; size++) {
     try {
-      buildZooModel(name, { imageSize: size, numClasses: 3 });
+      buildZooModel(name, { imageSize: size, numClasses: 10 });
       return size;
     } catch {
       // too small for this architecture
@@ -30,11 +30,13 @@ export interface ZooTrainStep {
 }
 
 /**
- * One training step of a zoo model with seeded random weights, batch 2, 3 classes, at `imageSize`
- * (default: the smallest it accepts); the gradients checked for presence and finiteness.
+ * One training step of a zoo model with seeded random weights, batch 2, 10 classes, at `imageSize`
+ * (default: the smallest it accepts); the gradients checked for presence and finiteness. Ten
+ * classes, not fewer: SqueezeNet's classifier ends in a ReLU, and with 3 classes all its logits
+ * can be dead at random initialization (an exact, all-zero gradient).
  */
 export function zooTrainStep(name: string, imageSize = smallestImageSize(name)): ZooTrainStep {
-  const graph = buildZooModel(name, { imageSize, numClasses: 3 });
+  const graph = buildZooModel(name, { imageSize, numClasses: 10 });
   const weights = randomWeights(graph, { seed: 3 });
   const state = new Map<string, StateTensor>();
   for (const init of graph.initializers) {

@@ -3,7 +3,7 @@ import { useBackend } from '../runtime/testing/runtime-testing';
 import { smallestImageSize, zooTrainStep } from './testing-zoo-train';
 
 /**
- * Every zoo model takes one training step (batch 2, 3 classes, seeded random weights, label
+ * Every zoo model takes one training step (batch 2, 10 classes, seeded random weights, label
  * smoothing 0.1) with a finite loss and a finite gradient for every parameter, at its smallest
  * input but at least 32 px: at 1 px every feature map is 1×1, a training-mode BatchNorm sees two
  * values per channel, channels that are zero for both samples pass the gradient on scaled by
@@ -11,7 +11,7 @@ import { smallestImageSize, zooTrainStep } from './testing-zoo-train';
  * float32 — the exact gradient, not an error, but useless as a check.
  * On tfjs-wasm, except the models below, whose training step (parameters, gradients and every
  * activation kept for the backward pass) outgrows tfjs-wasm's 4 GiB heap: they run on the cpu
- * backend, whose tensors live in the JavaScript heap. Parameter counts are with 3 classes.
+ * backend, whose tensors live in the JavaScript heap. Parameter counts are with 10 classes.
  */
 const CPU: Record<string, string> = {
   regnet_y_128gf: '637M parameters',
