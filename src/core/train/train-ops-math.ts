@@ -35,7 +35,7 @@ export function unary(fn: (x: tf.Tensor) => tf.Tensor, grad: (x: tf.Tensor, y: t
 }
 
 /** An op with no gradient (comparisons, integer arithmetic, shape bookkeeping). */
-function constant(fn: (inputs: tf.Tensor[], node: Parameters<TrainOp['forward']>[0]) => tf.Tensor): TrainOp {
+function noGradient(fn: (inputs: tf.Tensor[], node: Parameters<TrainOp['forward']>[0]) => tf.Tensor): TrainOp {
   return { forward: (node, inputs) => ({ outputs: [fn(inputs.map((_, i) => need(node, inputs, i)), node)] }) };
 }
 
@@ -147,14 +147,14 @@ function variadic(mean: boolean): TrainOp {
 
 /**
  * Dropout. Eval mode (or ratio 0): identity. Training mode: PyTorch's inverted dropout, y = x·m/(1−p)
- * with m ~ Bernoulli(1−p) drawn from the context's seeded stream for this node.
+ * with m ~ Bernoulli(1−p) drawn from the context's seeded stream for this node. The mode is the
+ * executor's (PyTorch's train()/eval()), not the exported `training_mode` input, as for BatchNorm.
  */
 const dropoutOp: TrainOp = {
   forward(node, inputs, ctx) {
     const x = need(node, inputs, 0);
     const ratio = inputs[1] !== undefined ? inputs[1].dataSync()[0] : num(node, 'ratio', 0.5);
-    const forced = inputs[2] !== undefined ? inputs[2].dataSync()[0] !== 0 : false;
-    if (!(ctx.training || forced) || ratio === 0) {
+    if (!ctx.training || ratio === 0) {
       return { outputs: [x, tf.onesLike(tf.cast(x, 'bool'))], saved: [tf.scalar(1)] };
     }
     if (!ctx.random) throw new CoreError('INVALID_ARGUMENT', `Dropout node ${node.name} needs a random stream in training mode`, { node: node.name });
@@ -227,18 +227,18 @@ export const MATH_OPS: Record<string, TrainOp> = {
     (x) => tf.mul(x, hardSigmoid(x, 1 / 6, 0.5)),
     (x, _y, dy) => tf.mul(dy, tf.add(hardSigmoid(x, 1 / 6, 0.5), tf.mul(tf.mul(x, 1 / 6), inside(x, -3, 3)))),
   ),
-  Equal: constant(([a, b]) => tf.equal(a, b)),
-  Less: constant(([a, b]) => tf.less(a, b)),
-  LessOrEqual: constant(([a, b]) => tf.lessEqual(a, b)),
-  Greater: constant(([a, b]) => tf.greater(a, b)),
-  GreaterOrEqual: constant(([a, b]) => tf.greaterEqual(a, b)),
-  Not: constant(([a]) => tf.logicalNot(a)),
-  And: constant(([a, b]) => tf.logicalAnd(a, b)),
-  Or: constant(([a, b]) => tf.logicalOr(a, b)),
-  Mod: constant(([a, b], node) => {
+  Equal: noGradient(([a, b]) => tf.equal(a, b)),
+  Less: noGradient(([a, b]) => tf.less(a, b)),
+  LessOrEqual: noGradient(([a, b]) => tf.lessEqual(a, b)),
+  Greater: noGradient(([a, b]) => tf.greater(a, b)),
+  GreaterOrEqual: noGradient(([a, b]) => tf.greaterEqual(a, b)),
+  Not: noGradient(([a]) => tf.logicalNot(a)),
+  And: noGradient(([a, b]) => tf.logicalAnd(a, b)),
+  Or: noGradient(([a, b]) => tf.logicalOr(a, b)),
+  Mod: noGradient(([a, b], node) => {
     if (num(node, 'fmod', 0) === 1) throw unsupported(node, 'fmod is not supported in training');
     return tf.mod(a, b);
   }),
-  Floor: constant(([a]) => tf.floor(a)),
-  Ceil: constant(([a]) => tf.ceil(a)),
+  Floor: noGradient(([a]) => tf.floor(a)),
+  Ceil: noGradient(([a]) => tf.ceil(a)),
 };
