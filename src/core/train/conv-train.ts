@@ -28,9 +28,9 @@ export function dilateSpatial(t: tf.Tensor4D, strides: Pair): tf.Tensor4D {
  * any strides and dilations: TF.js takes only one of the two above 1 at a time, so with both the
  * stride-1 result is subsampled.
  */
-export function convolve(x: tf.Tensor4D, f: tf.Tensor4D, strides: Pair, pads: SpatialPads | 'valid', dilations: Pair, depthwise: boolean): tf.Tensor4D {
+export function convolve(x: tf.Tensor4D, f: tf.Tensor4D, strides: Pair, pads: SpatialPads, dilations: Pair, depthwise: boolean): tf.Tensor4D {
   const both = !ones(strides) && !ones(dilations);
-  const pad = pads === 'valid' ? 'valid' : explicit(pads);
+  const pad = explicit(pads);
   const step: Pair = both ? [1, 1] : strides;
   const y = depthwise ? tf.depthwiseConv2d(x, f, step, pad, 'NHWC', dilations) : tf.conv2d(x, f, step, pad, 'NHWC', dilations);
   if (!both) return y;
