@@ -48,11 +48,12 @@ export const convOp: TrainOp = {
     let y: tf.Tensor;
     if (g.layout.kind === 'depthwise') {
       y = convolve(xh, filterOf(w, x.shape[1]), g.strides, g.pads, g.dilations, true);
+    } else if (g.layout.kind === 'dense') {
+      y = convolve(xh, filterOf(w), g.strides, g.pads, g.dilations, false);
     } else {
-      const groups = g.layout.kind === 'grouped' ? g.layout.groups : 1;
-      const xs = tf.split(xh, groups, 3) as tf.Tensor4D[];
-      const ws = tf.split(filterOf(w), groups, 3) as tf.Tensor4D[];
-      y = groups === 1 ? convolve(xh, ws[0], g.strides, g.pads, g.dilations, false) : tf.concat(xs.map((part, i) => convolve(part, ws[i], g.strides, g.pads, g.dilations, false)), 3);
+      const xs = tf.split(xh, g.layout.groups, 3) as tf.Tensor4D[];
+      const ws = tf.split(filterOf(w), g.layout.groups, 3) as tf.Tensor4D[];
+      y = tf.concat(xs.map((part, i) => convolve(part, ws[i], g.strides, g.pads, g.dilations, false)), 3);
     }
     y = toNchw(y);
     if (inputs[2] !== undefined) y = tf.add(y, tf.reshape(inputs[2], [1, -1, 1, 1]));
@@ -74,8 +75,12 @@ export const convOp: TrainOp = {
       return [toNchw(dx), tf.reshape(tf.transpose(df, [2, 3, 0, 1]), w.shape), db];
     }
     const groups = g.layout.kind === 'grouped' ? g.layout.groups : 1;
+    const filter = filterOf(w);
+    if (groups === 1) {
+      return [toNchw(convInputGrad(dyh, filter, g, size)), tf.transpose(convFilterGrad(xh, dyh, g, kernel), [3, 2, 0, 1]), db];
+    }
     const xs = tf.split(xh, groups, 3) as tf.Tensor4D[];
-    const ws = tf.split(filterOf(w), groups, 3) as tf.Tensor4D[];
+    const ws = tf.split(filter, groups, 3) as tf.Tensor4D[];
     const dys = tf.split(dyh, groups, 3) as tf.Tensor4D[];
     const dx = toNchw(tf.concat(dys.map((d, i) => convInputGrad(d, ws[i], g, size)), 3));
     const dw = tf.transpose(tf.concat(dys.map((d, i) => convFilterGrad(xs[i], d, g, kernel)), 3), [3, 2, 0, 1]);
