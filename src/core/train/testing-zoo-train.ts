@@ -5,9 +5,9 @@ import { randomWeights } from '../runtime/random-weights';
 import { hostTensorOf, seededInput } from '../runtime/testing/runtime-testing';
 import { TrainableGraph, type StateTensor } from './trainable-graph';
 
-/** The smallest square input a zoo model builds for (its strides and pools leave ≥ 1 pixel). */
-export function smallestImageSize(name: string): number {
-  for (let size = 1; size <= 512; size++) {
+/** The smallest square input from `from` up that a zoo model builds for (strides and pools leave ≥ 1 pixel, ViT patches tile it). */
+export function smallestImageSize(name: string, from = 1): number {
+  for (let size = from; size <= 512; size++) {
     try {
       buildZooModel(name, { imageSize: size, numClasses: 10 });
       return size;

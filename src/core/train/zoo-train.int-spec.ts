@@ -4,11 +4,11 @@ import { smallestImageSize, zooTrainStep } from './testing-zoo-train';
 
 /**
  * Every zoo model takes one training step (batch 2, 10 classes, seeded random weights, label
- * smoothing 0.1) with a finite loss and a finite gradient for every parameter, at its smallest
- * input but at least 32 px: at 1 px every feature map is 1×1, a training-mode BatchNorm sees two
- * values per channel, channels that are zero for both samples pass the gradient on scaled by
- * 1/√ε, and in deep stacks (efficientnet_b7, efficientnet_v2_m, regnet_x_16gf) that overflows
- * float32 — the exact gradient, not an error, but useless as a check.
+ * smoothing 0.1) with a finite loss and a finite gradient for every parameter, at the smallest
+ * input from 32 px up that it accepts. Not from 1 px: there every feature map is 1×1, a
+ * training-mode BatchNorm sees two values per channel, channels that are zero for both samples
+ * pass the gradient on scaled by 1/√ε, and in deep stacks (efficientnet_b7, efficientnet_v2_m,
+ * regnet_x_16gf) that overflows float32: the exact gradient, not an error, but no check.
  * On tfjs-wasm, except the models below, whose training step (parameters, gradients and every
  * activation kept for the backward pass) outgrows tfjs-wasm's 4 GiB heap: they run on the cpu
  * backend, whose tensors live in the JavaScript heap. Parameter counts are with 10 classes.
@@ -34,7 +34,7 @@ const CPU: Record<string, string> = {
   efficientnet_b7: '64M parameters, wide activations',
 };
 
-const imageSize = (name: string): number => Math.max(smallestImageSize(name), 32);
+const imageSize = (name: string): number => smallestImageSize(name, 32);
 
 function expectTrains(name: string): void {
   const step = zooTrainStep(name, imageSize(name));
