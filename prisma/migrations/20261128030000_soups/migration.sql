@@ -1,6 +1,7 @@
 -- CreateTable
 CREATE TABLE "soups" (
     "id" UUID NOT NULL,
+    "name" TEXT,
     "method" TEXT NOT NULL,
     "checkpoint_ids" TEXT[],
     "base_checkpoint_id" UUID,
