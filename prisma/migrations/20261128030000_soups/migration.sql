@@ -11,6 +11,7 @@ CREATE TABLE "soups" (
     "split" TEXT,
     "batch_norm_requested" TEXT,
     "batch_norm_used" TEXT NOT NULL,
+    "options" JSONB NOT NULL,
     "report" JSONB,
     "job_id" UUID,
     "result_checkpoint_id" UUID,

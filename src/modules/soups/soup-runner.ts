@@ -9,7 +9,7 @@ import type { Checkpoint } from '../checkpoints/checkpoint.types';
 import { CheckpointReader } from '../checkpoints/checkpoint-reader';
 import { CheckpointsService } from '../checkpoints/checkpoints.service';
 import { DatasetsService } from '../datasets/datasets.service';
-import { DEFAULT_EVALUATION_OPTIONS, type BatchNormMode } from '../evaluations/evaluation.types';
+import type { BatchNormMode } from '../evaluations/evaluation.types';
 import { EvaluationsService } from '../evaluations/evaluations.service';
 import type { JobContext } from '../jobs/job.types';
 import { SOUP_CHECKPOINT_KIND, type Soup, type SoupReport, type SoupScore } from './soup.types';
@@ -79,7 +79,7 @@ export class SoupRunner {
     }
     const mode: BatchNormMode = soup.batchNormUsed === 'recalibrate' ? 'recalibrate' : 'eval';
     const score: Scorer | null = loaded
-      ? (weights, batchNorm = mode) => this.evaluations.scoreTensors(architectureId!, weights, loaded, { split: soup.split!, batchNorm }, ctx.signal)
+      ? (weights, batchNorm = mode) => this.evaluations.scoreTensors(architectureId!, weights, loaded, { split: soup.split!, batchNorm, options: soup.options }, ctx.signal)
       : null;
     const steps = 2 + (score ? ingredients.length * (soup.method === 'greedy' ? 2 : 1) : 0);
     let done = 0;
@@ -134,7 +134,7 @@ export class SoupRunner {
       let weights: Map<string, TensorBytes> | null = score || soup.batchNormUsed === 'recalibrate' ? await materialize(plan.tensors) : null;
       const metadata: Record<string, string> = { ...plan.metadata };
       if (soup.batchNormUsed === 'recalibrate') {
-        const options = DEFAULT_EVALUATION_OPTIONS;
+        const options = soup.options;
         const recalibrated = await this.evaluations.recalibrateTensors(architectureId!, weights!, loaded!, options, ctx.signal);
         weights = new Map([...weights!].map(([name, t]) => [name, recalibrated.has(name) ? inDtype(recalibrated.get(name)!, t) : t]));
         const dataset = await this.datasets.get(soup.datasetId!);

@@ -16,6 +16,7 @@ export function toSoupDto({ soup: s, status, progress, error }: SoupView): SoupD
     split: s.split,
     batchNormRequested: s.batchNormRequested,
     batchNorm: s.batchNormUsed,
+    options: { ...s.options },
     report: s.report,
     jobId: s.jobId,
     resultCheckpointId: s.resultCheckpointId,

@@ -1,6 +1,6 @@
 import type { SoupMethod, SoupParametersInput } from '../../core/averaging';
 import type { ClassificationMetrics } from '../../core/train/classification-metrics';
-import type { EvaluationSplit } from '../evaluations/evaluation.types';
+import type { EvaluationOptions, EvaluationSplit } from '../evaluations/evaluation.types';
 import type { JobStatus } from '../jobs/job.types';
 
 /** Job type of soups. */
@@ -66,6 +66,8 @@ export interface Soup {
   split: EvaluationSplit | null;
   batchNormRequested: BatchNormPolicy | null;
   batchNormUsed: AppliedBatchNormPolicy;
+  /** Scoring and recalibration: examples per forward pass, recalibration batches and their seed. */
+  options: EvaluationOptions;
   report: SoupReport | null;
   jobId: string | null;
   resultCheckpointId: string | null;

@@ -27,7 +27,7 @@ export class SoupsController {
   @ApiAcceptedResponse({ type: SoupDto, headers: { Location: { description: 'The soup', schema: { type: 'string' } } } })
   @ApiProblems(400, 404, 422)
   async createSoup(@Body() body: CreateSoupDto, @Res({ passthrough: true }) res: Response): Promise<SoupDto> {
-    const view = await this.soups.create({ ...body, split: body.split, batchNorm: body.batchNorm });
+    const view = await this.soups.create({ ...body, options: body.options ? { ...body.options } : undefined });
     res.setHeader('Location', `/v1/soups/${view.soup.id}`);
     return toSoupDto(view);
   }

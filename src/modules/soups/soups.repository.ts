@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
 import type { Cursor } from '../../http/pagination';
 import { PrismaService } from '../../infra/database/prisma.service';
-import type { EvaluationSplit } from '../evaluations/evaluation.types';
+import type { EvaluationOptions, EvaluationSplit } from '../evaluations/evaluation.types';
 import type { AppliedBatchNormPolicy, BatchNormPolicy, NewSoup, Soup, SoupReport, SoupRequestMethod, StoredRecipe } from './soup.types';
 
 type Row = Prisma.SoupGetPayload<object>;
@@ -20,6 +20,7 @@ function toSoup(row: Row): Soup {
     split: row.split as EvaluationSplit | null,
     batchNormRequested: row.batchNormRequested as BatchNormPolicy | null,
     batchNormUsed: row.batchNormUsed as AppliedBatchNormPolicy,
+    options: row.options as unknown as EvaluationOptions,
     report: (row.report as unknown as SoupReport | null) ?? null,
     jobId: row.jobId,
     resultCheckpointId: row.resultCheckpointId,
@@ -46,6 +47,7 @@ export class SoupsRepository {
         split: input.split,
         batchNormRequested: input.batchNormRequested,
         batchNormUsed: input.batchNormUsed,
+        options: json(input.options),
       },
     });
     return toSoup(row);

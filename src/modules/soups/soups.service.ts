@@ -10,7 +10,7 @@ import { CheckpointReader } from '../checkpoints/checkpoint-reader';
 import { CheckpointsService } from '../checkpoints/checkpoints.service';
 import type { DatasetRecord } from '../datasets/dataset.types';
 import { DatasetsService } from '../datasets/datasets.service';
-import type { EvaluationSplit } from '../evaluations/evaluation.types';
+import { DEFAULT_EVALUATION_OPTIONS, type EvaluationOptions, type EvaluationSplit } from '../evaluations/evaluation.types';
 import { EvaluationsService } from '../evaluations/evaluations.service';
 import { JobCancelledError, uuidPayload, type Job, type JobContext, type JobQueue } from '../jobs/job.types';
 import { JobsService } from '../jobs/jobs.service';
@@ -24,6 +24,8 @@ export interface CreateSoupInput extends SoupRequestBody {
   datasetId?: string;
   split?: EvaluationSplit;
   batchNorm?: BatchNormPolicy;
+  /** Scoring and recalibration options (the evaluations' defaults for those not given). */
+  options?: Partial<EvaluationOptions>;
 }
 
 /** The split a soup is scored on when none is given: held-out data. */
@@ -102,6 +104,7 @@ export class SoupsService implements OnModuleInit {
       split,
       batchNormRequested: input.batchNorm ?? null,
       batchNormUsed,
+      options: { ...DEFAULT_EVALUATION_OPTIONS, ...Object.fromEntries(Object.entries(input.options ?? {}).filter(([, v]) => v !== undefined)) },
     });
     const job = await this.queue.enqueue({ soupId: soup.id });
     await this.repository.setJob(soup.id, job.id);

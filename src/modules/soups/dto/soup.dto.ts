@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsNumber, IsObject, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsNumber, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+import { EvaluationOptionsDto, EvaluationOptionsViewDto } from '../../evaluations/dto/evaluation.dto';
 import { SOUP_METHODS } from '../../../core/averaging';
 import { PageQueryDto } from '../../../http/dto/page-query.dto';
 import { EVALUATION_SPLITS } from '../../evaluations/evaluation.types';
@@ -76,6 +78,12 @@ export class CreateSoupDto {
   @IsOptional()
   @IsIn(BATCH_NORM_POLICIES)
   batchNorm?: (typeof BATCH_NORM_POLICIES)[number];
+
+  @ApiPropertyOptional({ type: EvaluationOptionsDto, description: 'How scores are computed and BatchNorm recalibrated (the evaluations\' options and defaults)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => EvaluationOptionsDto)
+  options?: EvaluationOptionsDto;
 }
 
 export class SoupScoreDto {
@@ -139,6 +147,7 @@ export class SoupDto {
   @ApiProperty({ nullable: true, type: String }) split!: string | null;
   @ApiProperty({ enum: BATCH_NORM_POLICIES, nullable: true, type: String, description: 'As requested (null: the default)' }) batchNormRequested!: string | null;
   @ApiProperty({ enum: ['keep', 'recalibrate'] }) batchNorm!: string;
+  @ApiProperty({ type: EvaluationOptionsViewDto }) options!: EvaluationOptionsViewDto;
   @ApiProperty({ type: SoupReportDto, nullable: true, description: 'Once it succeeded' }) report!: SoupReportDto | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The job making it (GET /v1/jobs/:id)' }) jobId!: string | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The checkpoint made (kind soup), once it succeeded' }) resultCheckpointId!: string | null;
