@@ -243,4 +243,15 @@ describe(`soups API (${databaseLabel()})`, () => {
     }
     expect(await counts()).toEqual(before);
   });
+  it('keeps its ingredients and dataset while its job runs, and a cancelled soup stores nothing', async () => {
+    const before = await counts();
+    const created = await post({ method: 'greedy', checkpointIds: ingredients, datasetId, options }).expect(202);
+    await waitFor('the soup to run', async () => ((await request(t.url).get(`/v1/soups/${created.body.id}`).set(auth()).expect(200)).body.status === 'running' ? true : undefined), 60_000, 20);
+    expect((await request(t.url).delete(`/v1/checkpoints/${ingredients[3]}`).set(auth()).expect(409)).body.code).toBe('CHECKPOINT_IN_USE');
+    expect((await request(t.url).delete(`/v1/datasets/${datasetId}`).set(auth()).expect(409)).body.code).toBe('DATASET_IN_USE');
+    await request(t.url).post(`/v1/soups/${created.body.id}/cancel`).set(auth()).expect(200);
+    const done = await finished(created.body.id);
+    expect(done).toMatchObject({ status: 'cancelled', report: null, resultCheckpointId: null });
+    expect(await counts()).toEqual({ soups: before.soups + 1, soupCheckpoints: before.soupCheckpoints });
+  });
 });
