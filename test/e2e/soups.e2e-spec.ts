@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { serializeDataset } from '../../src/core/datasets';
 import { planSoup } from '../../src/core/averaging';
-import { readSafetensors, writeSafetensors } from '../../src/core/formats/safetensors';
+import { readSafetensors, serializeSafetensors, writeSafetensors } from '../../src/core/formats/safetensors';
 import { bufferSource } from '../../src/core/io/random-access';
 import { PassThrough } from 'node:stream';
 import { binaryBody } from '../utils/binary-body';
@@ -204,7 +204,7 @@ describe(`soups API (${databaseLabel()})`, () => {
     const small = await upload(smallCheckpoint(0));
     const other = await upload(
       Buffer.from(
-        (await import('../../src/core/formats/safetensors')).serializeSafetensors([{ name: 'a', dtype: 'F32', shape: [3, 2], data: new Uint8Array(24) }], {}),
+        serializeSafetensors([{ name: 'a', dtype: 'F32', shape: [3, 2], data: new Uint8Array(24) }], {}),
       ),
     );
     const otherArchitecture = (await request(t.url).post('/v1/architectures').set(auth()).send({ zoo: 'resnet20', inChannels: 1, imageSize: 8, numClasses: 4 }).expect(201)).body.id;
