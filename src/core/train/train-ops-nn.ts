@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphNode } from '../graph/ir';
+import { activeNativeKernels } from '../runtime/native/active';
+import { nativeConvBackward, nativeConvForward, nativeConvGeometry } from './conv-native';
 import { convFilterGrad, convInputGrad, dilateSpatial, type SpatialPads } from './conv-train';
 import { ints, need, num, unsupported, type TrainOp } from './train-op-types';
 
@@ -27,6 +29,8 @@ export const convOp: TrainOp = {
   forward(node, inputs) {
     const x = need(node, inputs, 0);
     const { strides, pads, group } = convGeometry(node, x);
+    const native = activeNativeKernels();
+    if (native) return { outputs: [nativeConvForward(native, nativeConvGeometry(x, need(node, inputs, 1), strides, pads, group, inputs[2] !== undefined), x, need(node, inputs, 1), inputs[2])] };
     const explicit: tf.backend_util.ExplicitPadding = [[0, 0], pads[0], pads[1], [0, 0]];
     const xs = tf.split(toNhwc(x), group, 3) as tf.Tensor4D[];
     const ws = tf.split(tf.transpose(need(node, inputs, 1), [2, 3, 1, 0]), group, 3) as tf.Tensor4D[];
@@ -38,6 +42,8 @@ export const convOp: TrainOp = {
     const x = need(node, inputs, 0);
     const w = need(node, inputs, 1);
     const { strides, pads, group } = convGeometry(node, x);
+    const native = activeNativeKernels();
+    if (native) return nativeConvBackward(native, nativeConvGeometry(x, w, strides, pads, group, inputs[2] !== undefined), x, w, dy!);
     const xs = tf.split(toNhwc(x), group, 3) as tf.Tensor4D[];
     const ws = tf.split(tf.transpose(w, [2, 3, 1, 0]), group, 3) as tf.Tensor4D[];
     const dys = tf.split(toNhwc(dy!), group, 3) as tf.Tensor4D[];
