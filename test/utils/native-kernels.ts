@@ -12,7 +12,8 @@ export function nativeKernelsOff(): boolean {
  */
 export function nativeKernelsForTests(): NativeKernels | null {
   if (nativeKernelsOff()) return null;
-  const loaded = loadNativeKernels();
+  // One oneDNN thread: Jest runs spec files side by side, and OpenMP teams on busy cores wait on each other.
+  const loaded = loadNativeKernels({ threads: 1 });
   if (loaded.kernels === null) throw new Error(`${loaded.reason} (or set WEIGHTSMITH_NATIVE_KERNELS=off to test without native kernels)`);
   return loaded.kernels;
 }
