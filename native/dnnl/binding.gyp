@@ -3,9 +3,9 @@
     {
       "target_name": "weightsmith_dnnl",
       "sources": ["src/addon.cc", "src/kernels.cc"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fopenmp", "-fexceptions"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "libraries": ["-ldnnl", "-fopenmp"],
+      "libraries": ["-ldl"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

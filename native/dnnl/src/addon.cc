@@ -1,8 +1,10 @@
 // Node-API glue: validates typed arrays against the geometry, allocates outputs, runs the kernels
 // synchronously on the calling thread (callers run training in worker threads). One Kernels (and
 // primitive cache) per Node environment, so worker threads never share state.
+#include <dlfcn.h>
 #include <node_api.h>
 #include <omp.h>
+#include <stdlib.h>
 
 #include <stdexcept>
 #include <string>
@@ -237,7 +239,29 @@ void Finalize(napi_env env, void *data, void *) {
   delete inst;
 }
 
+/**
+ * Loads OpenMP and oneDNN (the addon is linked against neither, so their calls bind lazily) after
+ * asking OpenMP to sleep, not spin, between parallel regions unless OMP_WAIT_POLICY says otherwise:
+ * spinning threads on shared, busy cores made oneDNN's 2-thread steps 3–5× slower than 1 thread.
+ * Returns an error message, or empty.
+ */
+std::string loadLibraries() {
+  static std::string error = [] {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    for (const char *lib : {"libgomp.so.1", "libdnnl.so.2"}) {
+      if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL) == nullptr) return std::string(dlerror());
+    }
+    return std::string();
+  }();
+  return error;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
+  std::string error = loadLibraries();
+  if (!error.empty()) {
+    napi_throw_error(env, "NATIVE_LIBRARY", ("oneDNN cannot be loaded: " + error).c_str());
+    return nullptr;
+  }
   auto *inst = new Instance();
   inst->env = env;
   napi_set_instance_data(env, inst, Finalize, nullptr);
