@@ -1,4 +1,4 @@
-import { loadNativeKernels, setActiveNativeKernels, type NativePrimitiveEvent } from '../../core/runtime/native';
+import { loadNativeKernels, setActiveNativeKernels, type NativeLoadResult, type NativePrimitiveEvent } from '../../core/runtime/native';
 import type { NativeKernelSettings } from '../config/app-config';
 
 /** Which kernels run natively in this thread, or why none do. */
@@ -19,6 +19,15 @@ export interface NativeRuntimeLog {
 }
 
 /**
+ * Says which kernels a thread started with these settings would run natively, without making this
+ * thread use them (the server's main thread never trains: trainings run in worker threads).
+ */
+export function probeNativeKernels(settings: NativeKernelSettings): NativeKernelStatus {
+  if (settings.kernels === 'off') return { active: false, kernels: [], version: null, threads: null, reason: 'WEIGHTSMITH_NATIVE_KERNELS=off' };
+  return statusOf(loadNativeKernels({ threads: settings.threads ?? undefined }));
+}
+
+/**
  * Loads the oneDNN addon for the calling thread per the settings and makes the training ops use it.
  * Called once per thread that trains (worker, CLI) after the TF.js backend is chosen.
  */
@@ -32,8 +41,12 @@ export function startNativeKernels(settings: NativeKernelSettings, log?: NativeR
   };
   const loaded = loadNativeKernels({ threads: settings.threads ?? undefined, onPrimitive });
   setActiveNativeKernels(loaded.kernels);
+  return statusOf(loaded);
+}
+
+
+function statusOf(loaded: NativeLoadResult): NativeKernelStatus {
   if (loaded.kernels === null) return { active: false, kernels: [], version: null, threads: null, reason: loaded.reason };
   const stats = loaded.kernels.stats();
   return { active: true, kernels: [...loaded.kernels.kernels], version: stats.version, threads: stats.threads, reason: null };
 }
-

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dilateSpatial } from '../../train/conv-train';
 import { useBackend } from '../testing/runtime-testing';
-import { loadNativeKernels, type NativeConvGeometry, type NativeKernels } from './native-kernels';
+import { loadNativeKernels, type NativeConvGeometry, type NativeKernels, type NativePrimitiveEvent } from './native-kernels';
 import { nativeKernelsForTests, nativeKernelsOff } from '../../../../test/utils/native-kernels';
 
 const TOLERANCE = 1e-5;
@@ -160,6 +160,17 @@ describeNative('native kernels (oneDNN) equal the TF.js reference', () => {
     expect(after.primitives).toBeGreaterThan(before.primitives);
     expect(after.refPrimitives).toBe(0);
     expect(Object.keys(after.implementations).every((name) => !name.includes('ref'))).toBe(true);
+  });
+
+  it('announce each new primitive once, with its implementation', () => {
+    const events: NativePrimitiveEvent[] = [];
+    const listening = loadNativeKernels({ threads: 1, onPrimitive: (e) => events.push(e) }).kernels!;
+    const g: NativeConvGeometry = { input: [1, 3, 11, 9], outChannels: 5, kernel: [2, 3], strides: [1, 2], dilations: [1, 1], pads: [0, 1, 1, 0], groups: 1, bias: true };
+    for (let i = 0; i < 2; i++) listening.convForward(g, new Float32Array(3 * 11 * 9), new Float32Array(5 * 3 * 6), new Float32Array(5));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'conv_fwd', reference: events[0].implementation.includes('ref') });
+    expect(events[0].implementation).not.toBe('');
+    expect(events[0].shape).toContain('1x3x11x9');
   });
 
   it('matmul equals tf.matMul with and without transposes', () => {
