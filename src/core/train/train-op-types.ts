@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { CoreError } from '../errors';
 import type { GraphNode } from '../graph/ir';
+import type { RandomStream } from '../init/seeded-random';
 
 /** A BatchNorm's new running statistics, computed by a training-mode forward (applied after the step). */
 export interface BatchNormUpdate {
@@ -16,6 +17,12 @@ export interface TrainOpContext {
   batchNormUpdates: BatchNormUpdate[];
   /** Overrides every BatchNorm's momentum (PyTorch's: the new batch's weight), e.g. 1/(k+1) for a cumulative average. */
   batchNormMomentum?: number;
+  /**
+   * A seeded stream per node for ops that draw random numbers in training mode (Dropout's mask).
+   * The caller derives it from its seed and the step, so a run is reproducible; a training-mode
+   * Dropout without it throws.
+   */
+  random?: (nodeName: string) => RandomStream;
 }
 
 export interface Forward {
@@ -43,6 +50,14 @@ export function ints(node: GraphNode, name: string, fallback: number[]): number[
 export function num(node: GraphNode, name: string, fallback: number): number {
   const v = node.attributes[name];
   return typeof v === 'number' ? v : fallback;
+}
+
+/** An int list given as a constant input (opset ≥ 13) or, in older opsets, as an attribute. */
+export function intsOf(node: GraphNode, inputs: (tf.Tensor | undefined)[], i: number, name: string): number[] | undefined {
+  const t = inputs[i];
+  if (t !== undefined) return Array.from(t.dataSync());
+  const v = node.attributes[name];
+  return Array.isArray(v) ? (v as number[]) : undefined;
 }
 
 export function need(node: GraphNode, inputs: (tf.Tensor | undefined)[], i: number): tf.Tensor {

@@ -1,47 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GraphNode } from '../graph/ir';
-import { seededInput, useBackend } from '../runtime/testing/runtime-testing';
+import { useBackend } from '../runtime/testing/runtime-testing';
+import { gradCheck, opNode as node, trainContext } from './testing-train-ops';
 import type { TrainOpContext } from './train-op-types';
 import { TRAIN_OPS, unbroadcast } from './train-ops';
 
-function node(opType: string, inputs: number, attributes: GraphNode['attributes'] = {}): GraphNode {
-  return { name: `test/${opType}`, opType, inputs: Array.from({ length: inputs }, (_, i) => `in${i}`), outputs: ['out'], attributes };
-}
+const positive = (shape: number[]) => ({ shape, map: (v: number) => Math.abs(v) + 0.5 });
 
-/**
- * Checks an op's backward against central finite differences of L = Σ y·r (r random), for the
- * inputs listed in `wrt`, on every element. Linear ops are exact up to float32 rounding.
- */
-function gradCheck(n: GraphNode, shapes: number[][], wrt: number[], tolerance: number, h = 1e-2, training = true): void {
-  const ctx = (): TrainOpContext => ({ training, batchNormUpdates: [] });
-  // Variances (BatchNorm input 4) must be positive.
-  const values = shapes.map((s, i) => (seededInput(s, 11 + i).data as Float32Array).map((v) => (n.opType === 'BatchNormalization' && i === 4 ? Math.abs(v) + 0.5 : v)));
-  const lossOf = (vals: Float32Array[], r: tf.Tensor): number =>
-    tf.tidy(() => {
-      const y = TRAIN_OPS[n.opType].forward(n, vals.map((v, i) => tf.tensor(v, shapes[i])), ctx()).outputs[0];
-      return tf.sum(tf.mul(y, r)).dataSync()[0];
-    });
-  tf.tidy(() => {
-    const inputs = values.map((v, i) => tf.tensor(v, shapes[i]));
-    const forward = TRAIN_OPS[n.opType].forward(n, inputs, ctx());
-    const r = tf.tensor(seededInput(forward.outputs[0].shape, 99).data as Float32Array, forward.outputs[0].shape);
-    const grads = TRAIN_OPS[n.opType].backward!(n, inputs, forward, [r]);
-    for (const k of wrt) {
-      const analytic = grads[k]!.dataSync();
-      let worst = 0;
-      let scale = 0;
-      for (let e = 0; e < values[k].length; e++) {
-        const shifted = (d: number) => values.map((v, i) => (i === k ? v.map((x, j) => (j === e ? x + d : x)) : v));
-        const numeric = (lossOf(shifted(h), r) - lossOf(shifted(-h), r)) / (2 * h);
-        worst = Math.max(worst, Math.abs(numeric - analytic[e]));
-        scale = Math.max(scale, Math.abs(numeric));
-      }
-      if (!(worst <= tolerance * scale)) throw new Error(`${n.opType} input ${k}: max gradient error ${worst} (scale ${scale})`);
-    }
-  });
-}
-
-describe.each(['wasm', 'cpu'] as const)('training ops: backward = finite differences (%s)', (backend) => {
+describe.each(['wasm', 'cpu'] as const)('training ops: Conv, pooling, BatchNorm backward = finite differences (%s)', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });
@@ -54,43 +19,76 @@ describe.each(['wasm', 'cpu'] as const)('training ops: backward = finite differe
     gradCheck(node('Conv', 2, { group: 2, pads: [1, 1, 1, 1] }), [[1, 4, 5, 5], [6, 2, 3, 3]], [0, 1], 2e-3);
   });
 
-  it('MaxPool: overlapping 3×3 windows, stride 2, padding', () => {
-    gradCheck(node('MaxPool', 1, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), [[2, 2, 7, 7]], [0], 5e-3, 1e-3);
+  it('Conv: depthwise, stride 2, and depthwise with a channel multiplier', () => {
+    gradCheck(node('Conv', 3, { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }), [[2, 3, 7, 7], [3, 1, 3, 3], [3]], [0, 1, 2], 2e-3);
+    gradCheck(node('Conv', 2, { group: 2, pads: [0, 1, 1, 0] }), [[2, 2, 5, 4], [6, 1, 2, 3]], [0, 1], 2e-3);
   });
 
-  it('AveragePool and GlobalAveragePool', () => {
+  it('Conv: dilated (stride 1), dilated and strided, dilated depthwise and strided', () => {
+    gradCheck(node('Conv', 2, { dilations: [2, 2], pads: [2, 2, 2, 2] }), [[1, 2, 6, 6], [3, 2, 3, 3]], [0, 1], 2e-3);
+    gradCheck(node('Conv', 2, { dilations: [2, 1], strides: [2, 2], pads: [1, 0, 2, 1] }), [[2, 2, 8, 7], [3, 2, 3, 2]], [0, 1], 2e-3);
+    gradCheck(node('Conv', 2, { group: 4, dilations: [2, 2], strides: [2, 2], pads: [2, 2, 2, 2] }), [[1, 4, 7, 7], [4, 1, 3, 3]], [0, 1], 2e-3);
+  });
+
+  it('MaxPool: overlapping 3×3 windows, stride 2, padding; ceil_mode', () => {
+    gradCheck(node('MaxPool', 1, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), [[2, 2, 7, 7]], [0], 5e-3, { h: 1e-3 });
+    gradCheck(node('MaxPool', 1, { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }), [[1, 2, 8, 8]], [0], 5e-3, { h: 1e-3 });
+  });
+
+  it('AveragePool: plain, padded with and without count_include_pad, ceil_mode; GlobalAveragePool', () => {
     gradCheck(node('AveragePool', 1, { kernel_shape: [2, 2], strides: [2, 2] }), [[1, 2, 6, 6]], [0], 2e-3);
+    gradCheck(node('AveragePool', 1, { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }), [[1, 2, 5, 5]], [0], 2e-3);
+    gradCheck(node('AveragePool', 1, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), [[1, 2, 6, 6]], [0], 2e-3);
+    gradCheck(node('AveragePool', 1, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, count_include_pad: 1 }), [[1, 1, 5, 5]], [0], 2e-3);
     gradCheck(node('GlobalAveragePool', 1), [[2, 3, 4, 4]], [0], 2e-3);
   });
 
   it('BatchNormalization in training and eval mode', () => {
-    gradCheck(node('BatchNormalization', 5, { epsilon: 1e-5, momentum: 0.9 }), [[3, 2, 3, 3], [2], [2], [2], [2]], [0, 1, 2], 2e-2);
-    gradCheck(node('BatchNormalization', 5, { epsilon: 1e-5 }), [[3, 2, 3, 3], [2], [2], [2], [2]], [0, 1, 2], 2e-2, 1e-2, false);
-  });
-
-  it('Gemm with transposes, alpha, beta and a broadcast bias; broadcasting Mul', () => {
-    gradCheck(node('Gemm', 3, { transA: 1, transB: 0, alpha: 0.5, beta: 2 }), [[4, 3], [4, 5], [5]], [0, 1, 2], 2e-3);
-    gradCheck(node('Gemm', 3, { transB: 1 }), [[3, 4], [5, 4], [1, 5]], [0, 1, 2], 2e-3);
-    gradCheck(node('Mul', 2), [[2, 3, 4], [3, 1]], [0, 1], 2e-3);
+    const bn = node('BatchNormalization', 5, { epsilon: 1e-5, momentum: 0.9 });
+    gradCheck(bn, [[3, 2, 3, 3], [2], [2], [2], positive([2])], [0, 1, 2], 2e-2);
+    gradCheck(bn, [[3, 2, 3, 3], [2], [2], [2], positive([2])], [0, 1, 2], 2e-2, { training: false });
   });
 });
 
-describe('training ops', () => {
+describe('training ops: PyTorch semantics', () => {
   beforeAll(async () => {
     await useBackend('wasm');
   });
 
-  it('MaxPool sends a tied window’s gradient to its first maximum only, as PyTorch', () => {
+  const run = (opType: string, attributes: Parameters<typeof node>[2], x: tf.Tensor): number[] =>
+    tf.tidy(() => Array.from(TRAIN_OPS[opType].forward(node(opType, 1, attributes), [x], trainContext()).outputs[0].dataSync()));
+
+  it('MaxPool sends a tied window’s gradient to its first maximum only', () => {
     const n = node('MaxPool', 1, { kernel_shape: [2, 2], strides: [2, 2] });
     const dx = tf.tidy(() => {
       const x = tf.tensor([1, 3, 3, 0], [1, 1, 2, 2]);
-      const f = TRAIN_OPS.MaxPool.forward(n, [x], { training: true, batchNormUpdates: [] });
+      const f = TRAIN_OPS.MaxPool.forward(n, [x], trainContext());
       return Array.from(TRAIN_OPS.MaxPool.backward!(n, [x], f, [tf.ones([1, 1, 1, 1])])[0]!.dataSync());
     });
     expect(dx).toEqual([0, 1, 0, 0]);
   });
 
-  it('training-mode BatchNorm updates running statistics as PyTorch (momentum 0.1, unbiased variance)', () => {
+  it('ceil_mode pooling keeps the partial last window, but none that starts in the padding', () => {
+    const x = tf.tensor(Array.from({ length: 25 }, (_, i) => i), [1, 1, 5, 5]);
+    // PyTorch max_pool2d(kernel 2, stride 2, ceil_mode=True) on 5×5: 3×3, the last row/column windows are 1 wide.
+    expect(run('MaxPool', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, x)).toEqual([6, 8, 9, 16, 18, 19, 21, 23, 24]);
+    // avg_pool2d(2, 2, ceil_mode=True, count_include_pad=True): edge windows divide by what they cover.
+    const avg = run('AveragePool', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, count_include_pad: 1 }, x);
+    expect(avg.map((v) => Math.round(v * 100) / 100)).toEqual([3, 5, 6.5, 13, 15, 16.5, 20.5, 22.5, 24]);
+    // kernel 2, stride 2, pad 1, ceil_mode on 5×5: a 4th window per axis would start in the end padding, so 3×3.
+    expect(run('MaxPool', { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }, x)).toEqual([0, 2, 4, 10, 12, 14, 20, 22, 24]);
+    x.dispose();
+  });
+
+  it('padded average pooling divides by the padded window (count_include_pad) or by the real elements', () => {
+    const x = tf.ones([1, 1, 3, 3]);
+    const attrs = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
+    expect(run('AveragePool', { ...attrs, count_include_pad: 1 }, x).map((v) => Math.round(v * 9))).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+    expect(run('AveragePool', { ...attrs, count_include_pad: 0 }, x)).toEqual(new Array(9).fill(1));
+    x.dispose();
+  });
+
+  it('training-mode BatchNorm updates running statistics (momentum 0.1, unbiased variance)', () => {
     const n = node('BatchNormalization', 5, { epsilon: 1e-5, momentum: 0.9 });
     const ctx: TrainOpContext = { training: true, batchNormUpdates: [] };
     const [mean, variance] = tf.tidy(() => {

@@ -98,10 +98,12 @@ export class TrainableGraph {
    * One training-mode forward and backward on a batch: the mean cross-entropy (with label
    * smoothing), the logits and every parameter's gradient, by reverse-mode accumulation over the
    * graph with each op's own backward. BatchNorm running statistics and counters are updated, as
-   * PyTorch's forward does; parameters are not (that is the optimizer's job).
+   * PyTorch's forward does; parameters are not (that is the optimizer's job). `random` gives
+   * Dropout its per-node stream (derive it from the run's seed and the step); graphs without
+   * Dropout need none.
    */
-  trainStep(input: tf.Tensor, labels: tf.Tensor1D, labelSmoothing = 0): TrainStepResult {
-    const ctx: TrainOpContext = { training: true, batchNormUpdates: [] };
+  trainStep(input: tf.Tensor, labels: tf.Tensor1D, labelSmoothing = 0, random?: TrainOpContext['random']): TrainStepResult {
+    const ctx: TrainOpContext = { training: true, batchNormUpdates: [], random };
     const result = tidy((): TrainStepResult => {
       const { values, records, output } = this.run(input, ctx);
       const logits = output as tf.Tensor2D;

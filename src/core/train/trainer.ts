@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, type Batch, type Normalization } from '../datasets/batch';
 import type { Dataset } from '../datasets/dataset';
 import { CoreError } from '../errors';
+import { randomStream } from '../init/seeded-random';
 import type { ArchitectureGraph } from '../graph/ir';
 import { augmentBatch, epochPermutation } from './augment';
 import { evaluateTrainable, type EvaluationResult } from './evaluate';
@@ -156,7 +157,7 @@ export class Trainer {
     let result;
     try {
       if (!this.labelsChecked) this.checkLabels(x);
-      result = this.net.trainStep(x, y, this.config.labelSmoothing);
+      result = this.net.trainStep(x, y, this.config.labelSmoothing, (node) => randomStream(this.config.seed, `train/dropout/step-${step}/${node}`));
     } finally {
       tf.dispose([x, y]);
     }

@@ -4,6 +4,7 @@ import { isCoreError } from '../../core/errors';
 import { MAX_PROTOBUF_BYTES } from '../../core/formats/onnx/onnx-codec';
 import { readSafetensors, type SafetensorsTensorSet } from '../../core/formats/safetensors';
 import { parseGraphJson } from '../../core/graph/graph-json';
+import type { RandomAccessSource } from '../../core/io/random-access';
 import { encodeGraphAsOnnx } from '../../core/runtime/ir-to-onnx';
 import { tensorSetWeights, usedInitializers, type TensorBytes } from '../../core/runtime';
 import { ServiceError } from '../../core/service-error';
@@ -70,6 +71,23 @@ export class CheckpointReader implements OnModuleInit {
       return await fn(await readSafetensors(source, { maxHeaderBytes: Number.MAX_SAFE_INTEGER }));
     } finally {
       await source.close();
+    }
+  }
+
+  /** Runs `fn` with a random-access source over each checkpoint's stored bytes (e.g. soup ingredients), closing them all after. */
+  async withSources<T>(checkpoints: readonly Checkpoint[], fn: (sources: RandomAccessSource[]) => Promise<T>): Promise<T> {
+    const sources: RandomAccessSource[] = [];
+    try {
+      for (const checkpoint of checkpoints) {
+        sources.push(
+          await this.blobs.openRandomAccess(checkpoint.sha256).catch((e: unknown) => {
+            throw missingBytes(e, checkpoint);
+          }),
+        );
+      }
+      return await fn(sources);
+    } finally {
+      for (const source of sources) await source.close().catch(() => undefined);
     }
   }
 

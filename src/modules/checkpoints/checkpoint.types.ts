@@ -85,3 +85,21 @@ export interface ComputedCheckpoint {
   /** Written into the safetensors header (`__metadata__`). */
   safetensorsMetadata?: Record<string, unknown>;
 }
+
+/** A checkpoint as lineage sees it: what it is and what it was made from. */
+export interface LineageRecord {
+  id: string;
+  name: string;
+  kind: string;
+  parentIds: string[];
+}
+
+/** A checkpoint and, recursively, the checkpoints it was made from. */
+export interface LineageNode {
+  id: string;
+  name: string;
+  kind: string;
+  parents: LineageNode[];
+  /** True when this node has parents the tree does not show (depth or size bound, or a cycle). */
+  truncated: boolean;
+}

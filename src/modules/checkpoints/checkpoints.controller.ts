@@ -10,7 +10,7 @@ import { toJobDto } from '../jobs/job.mapper';
 import { toCheckpointDetailDto, toCheckpointDto } from './checkpoint.mapper';
 import { CheckpointReader } from './checkpoint-reader';
 import { CheckpointsService } from './checkpoints.service';
-import { CheckpointDetailDto, CheckpointPageDto, ListCheckpointsQueryDto, UploadCheckpointDto } from './dto/checkpoint.dto';
+import { CheckpointDetailDto, CheckpointPageDto, LineageNodeDto, LineageQueryDto, ListCheckpointsQueryDto, UploadCheckpointDto } from './dto/checkpoint.dto';
 
 @ApiTags('checkpoints')
 @ApiBearerAuth()
@@ -53,6 +53,16 @@ export class CheckpointsController {
   @ApiProblems(400, 404)
   async getCheckpoint(@Param('id', new ParseUUIDPipe()) id: string): Promise<CheckpointDetailDto> {
     return toCheckpointDetailDto(await this.checkpoints.get(id));
+  }
+
+  /** The tree of what the checkpoint was made from: a soup's ingredients and base, their own parents, and so on. */
+  @ApiOperation({ summary: 'Get the lineage of a checkpoint (tree of parents)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @Get(':id/lineage')
+  @ApiOkResponse({ type: LineageNodeDto })
+  @ApiProblems(400, 404)
+  async getCheckpointLineage(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: LineageQueryDto): Promise<LineageNodeDto> {
+    return this.checkpoints.lineage(id, query.depth);
   }
 
   /** Deletes the checkpoint (and its bytes when nothing else shares them); 409 while referenced. */

@@ -5,7 +5,7 @@ import { isForeignKeyViolation } from '../../infra/database/prisma-errors';
 import { PrismaService } from '../../infra/database/prisma.service';
 import type { Cursor } from '../../http/pagination';
 import { ServiceError } from '../../core/service-error';
-import type { Checkpoint, CheckpointFilter, EvaluationScore, ManifestEntry, MetricsSource, NewCheckpoint } from './checkpoint.types';
+import type { Checkpoint, CheckpointFilter, EvaluationScore, LineageRecord, ManifestEntry, MetricsSource, NewCheckpoint } from './checkpoint.types';
 import { referencesFrom } from '../../infra/references/reference-registry';
 
 const include = { parents: { select: { parentId: true } } } as const;
@@ -78,6 +78,15 @@ export class CheckpointsRepository {
       });
     }, PUBLISH_TRANSACTION);
     return toCheckpoint(row);
+  }
+
+  /** Name, kind and parents of each of these checkpoints (those that exist), for lineage trees. */
+  async lineageNodes(ids: readonly string[]): Promise<LineageRecord[]> {
+    const rows = await this.prisma.client.checkpoint.findMany({
+      where: { id: { in: [...ids] } },
+      select: { id: true, name: true, kind: true, parents: { select: { parentId: true }, orderBy: { parentId: 'asc' } } },
+    });
+    return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, parentIds: r.parents.map((p) => p.parentId) }));
   }
 
   /** Checkpoints derived from this one (lineage children). */

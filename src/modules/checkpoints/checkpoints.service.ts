@@ -12,7 +12,8 @@ import { describeReferences, referenceDetails, ReferenceRegistry } from '../../i
 import { BLOB_STORE } from '../../infra/storage/storage.module';
 import type { Cursor } from '../../http/pagination';
 import { ArchitecturesService } from '../architectures/architectures.service';
-import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, EvaluationScore, NewCheckpoint } from './checkpoint.types';
+import type { Checkpoint, CheckpointFilter, ComputedCheckpoint, EvaluationScore, LineageNode, NewCheckpoint } from './checkpoint.types';
+import { buildLineage, DEFAULT_LINEAGE_BOUNDS } from './checkpoint-lineage';
 import { ingestUpload, manifestOf, withStaged, writeStaged, type IngestedCheckpoint } from './checkpoint-ingest';
 import { parseUploadFields } from './checkpoint-fields';
 import { CheckpointsRepository } from './checkpoints.repository';
@@ -255,6 +256,12 @@ export class CheckpointsService implements OnModuleInit, OnApplicationBootstrap 
     const checkpoint = await this.repository.find(id);
     if (!checkpoint) throw new ServiceError('CHECKPOINT_NOT_FOUND', `checkpoint ${id} does not exist`);
     return checkpoint;
+  }
+
+  /** What the checkpoint was made from, as a tree (a soup's ingredients and base, their own ingredients, ...), `maxDepth` levels deep. */
+  async lineage(id: string, maxDepth = DEFAULT_LINEAGE_BOUNDS.maxDepth): Promise<LineageNode> {
+    const c = await this.get(id);
+    return buildLineage({ id: c.id, name: c.name, kind: c.kind, parentIds: c.parentIds }, (ids) => this.repository.lineageNodes(ids), { ...DEFAULT_LINEAGE_BOUNDS, maxDepth });
   }
 
   list(filter: CheckpointFilter, limit: number, cursor?: Cursor): Promise<Checkpoint[]> {

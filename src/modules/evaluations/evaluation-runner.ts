@@ -12,7 +12,7 @@ import { ArchitecturesService } from '../architectures/architectures.service';
 import type { Checkpoint } from '../checkpoints/checkpoint.types';
 import { CheckpointReader } from '../checkpoints/checkpoint-reader';
 import type { LoadedDataset } from '../datasets/dataset.types';
-import type { EvaluationRecord } from './evaluation.types';
+import type { EvaluationOptions, EvaluationRecord } from './evaluation.types';
 
 /** Yields to the event loop between batches, so that a long evaluation never holds it for long. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -73,25 +73,54 @@ export class EvaluationRunner {
 
   async score(checkpoint: Checkpoint, loaded: LoadedDataset, evaluation: EvaluationRecord, opts: ScoreOptions): Promise<ClassificationMetrics> {
     if (!checkpoint.architectureId) throw new ServiceError('EVALUATION_INVALID', `checkpoint ${checkpoint.id} has no architecture to run`, { checkpointId: checkpoint.id });
-    const graph = parseGraphJson(await this.architectures.graph(checkpoint.architectureId));
     const weights = await this.reader.readTensors(checkpoint);
+    return this.scoreWeights(checkpoint.architectureId, weights, loaded, evaluation, opts);
+  }
+
+  /** Scores weights held in memory (e.g. a soup not stored yet) as `score` scores a stored checkpoint; `weights` is not modified. */
+  async scoreWeights(
+    architectureId: string,
+    given: ReadonlyMap<string, TensorBytes>,
+    loaded: LoadedDataset,
+    evaluation: Pick<EvaluationRecord, 'split' | 'batchNorm' | 'options'>,
+    opts: ScoreOptions,
+  ): Promise<ClassificationMetrics> {
+    const graph = parseGraphJson(await this.architectures.graph(architectureId));
+    const weights = new Map(given);
     const indices = loaded.splits[evaluation.split];
-    const { batchSize, recalibrateBatches, seed } = evaluation.options;
+    const { batchSize, recalibrateBatches } = evaluation.options;
     const evalBatches = Math.ceil(indices.length / batchSize);
     const recalibrate = evaluation.batchNorm === 'recalibrate';
     const total = evalBatches + (recalibrate ? recalibrateBatches : 0);
     if (recalibrate) {
-      const batches = recalibrationBatches(loaded, recalibrateBatches, batchSize, seed);
-      const recalibrated = await recalibrateBatchNorm(graph, stateOf(graph, weights), batches, {
-        signal: opts.signal,
-        onBatch: async (done) => {
-          await opts.onProgress(done / total);
-          await yieldToLoop();
-        },
-      });
-      for (const [name, t] of recalibrated.tensors) weights.set(name, asTensorBytes(t));
+      const recalibrated = await this.recalibrateGraph(graph, weights, loaded, evaluation.options, { signal: opts.signal, onProgress: async (done) => opts.onProgress(done / total) });
+      for (const [name, t] of recalibrated) weights.set(name, t);
     }
     return this.evaluate(graph, weights, loaded, indices, batchSize, async (done) => opts.onProgress(((recalibrate ? recalibrateBatches : 0) + done) / total), opts.signal);
+  }
+
+  /** The BatchNorm running statistics recomputed on training batches (float32, by state_dict name); nothing else. */
+  async recalibrate(architectureId: string, weights: ReadonlyMap<string, TensorBytes>, loaded: LoadedDataset, options: EvaluationOptions, signal: AbortSignal): Promise<Map<string, TensorBytes>> {
+    const graph = parseGraphJson(await this.architectures.graph(architectureId));
+    return this.recalibrateGraph(graph, weights, loaded, options, { signal, onProgress: async () => undefined });
+  }
+
+  private async recalibrateGraph(
+    graph: ArchitectureGraph,
+    weights: ReadonlyMap<string, TensorBytes>,
+    loaded: LoadedDataset,
+    options: EvaluationOptions,
+    opts: { signal: AbortSignal; onProgress: (batchesDone: number) => Promise<void> },
+  ): Promise<Map<string, TensorBytes>> {
+    const batches = recalibrationBatches(loaded, options.recalibrateBatches, options.batchSize, options.seed);
+    const recalibrated = await recalibrateBatchNorm(graph, stateOf(graph, weights), batches, {
+      signal: opts.signal,
+      onBatch: async (done) => {
+        await opts.onProgress(done);
+        await yieldToLoop();
+      },
+    });
+    return new Map([...recalibrated.tensors].map(([name, t]) => [name, asTensorBytes(t)]));
   }
 
   private async evaluate(

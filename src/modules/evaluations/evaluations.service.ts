@@ -2,11 +2,14 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { CoreError } from '../../core/errors';
 import { parseGraphJson } from '../../core/graph/graph-json';
 import { ServiceError } from '../../core/service-error';
+import type { TensorBytes } from '../../core/runtime';
 import type { ClassificationMetrics } from '../../core/train/classification-metrics';
 import { ReferenceRegistry } from '../../infra/references/reference-registry';
 import type { Cursor } from '../../http/pagination';
 import { ArchitecturesService } from '../architectures/architectures.service';
+import type { Checkpoint } from '../checkpoints/checkpoint.types';
 import { CheckpointsService } from '../checkpoints/checkpoints.service';
+import type { DatasetRecord, LoadedDataset } from '../datasets/dataset.types';
 import { DatasetsService } from '../datasets/datasets.service';
 import { JobCancelledError, uuidPayload, type Job, type JobContext, type JobQueue } from '../jobs/job.types';
 import { JobsService } from '../jobs/jobs.service';
@@ -20,6 +23,13 @@ export interface CreateEvaluationInput {
   datasetId: string;
   split: EvaluationSplit;
   batchNorm?: BatchNormMode;
+  options?: Partial<EvaluationOptions>;
+}
+
+/** How weights are scored: the split, the BatchNorm mode and the evaluation options (defaults for those not given). */
+export interface ScoreSettings {
+  split: EvaluationSplit;
+  batchNorm: BatchNormMode;
   options?: Partial<EvaluationOptions>;
 }
 
@@ -75,20 +85,40 @@ export class EvaluationsService implements OnModuleInit {
     const checkpointIds = [...new Set(input.checkpointIds)];
     const dataset = await this.datasets.get(input.datasetId);
     if (dataset.splitSizes[input.split] === 0) throw new CoreError('DATASET_EMPTY', `the ${input.split} split of dataset ${dataset.id} is empty`, { split: input.split });
-    for (const id of checkpointIds) {
-      const checkpoint = await this.checkpoints.get(id);
-      if (!checkpoint.architectureId) throw new ServiceError('EVALUATION_INVALID', `checkpoint ${id} has no architecture to run: upload it with architectureId`, { checkpointId: id });
-      const architecture = await this.architectures.get(checkpoint.architectureId);
-      if (!architecture.executable) {
-        throw new ServiceError('ARCHITECTURE_NOT_EXECUTABLE', `checkpoint ${id}'s architecture ${architecture.id} is known only by its GHN graph and cannot run`, { checkpointId: id });
-      }
-      const graph = parseGraphJson(await this.architectures.graph(architecture.id));
-      checkModelFitsDataset(graph, new Set(checkpoint.manifest.map((t) => t.name)), dataset, batchNorm, id);
-    }
+    for (const id of checkpointIds) await this.checkFits(await this.checkpoints.get(id), dataset, batchNorm);
     const evaluation = await this.repository.create({ datasetId: dataset.id, split: input.split, batchNorm, options, checkpointIds });
     const job = await this.queue.enqueue({ evaluationId: evaluation.id });
     await this.repository.setJob(evaluation.id, job.id);
     return this.toView({ ...evaluation, jobId: job.id }, job);
+  }
+
+  /**
+   * Checks that a checkpoint can be scored on a dataset: it records an executable architecture
+   * whose input and output fit the dataset, and it has every weight the graph uses (see
+   * checkModelFitsDataset for the codes).
+   */
+  async checkFits(checkpoint: Checkpoint, dataset: DatasetRecord, batchNorm: BatchNormMode): Promise<void> {
+    const id = checkpoint.id;
+    if (!checkpoint.architectureId) throw new ServiceError('EVALUATION_INVALID', `checkpoint ${id} has no architecture to run: upload it with architectureId`, { checkpointId: id });
+    const architecture = await this.architectures.get(checkpoint.architectureId);
+    if (!architecture.executable) {
+      throw new ServiceError('ARCHITECTURE_NOT_EXECUTABLE', `checkpoint ${id}'s architecture ${architecture.id} is known only by its GHN graph and cannot run`, { checkpointId: id });
+    }
+    const graph = parseGraphJson(await this.architectures.graph(architecture.id));
+    checkModelFitsDataset(graph, new Set(checkpoint.manifest.map((t) => t.name)), dataset, batchNorm, id);
+  }
+
+  /**
+   * Scores weights held in memory (not a stored checkpoint, e.g. a candidate soup) with an
+   * architecture on a loaded dataset split, as an evaluation would: top-1, top-5, loss. Nothing is stored.
+   */
+  scoreTensors(architectureId: string, weights: ReadonlyMap<string, TensorBytes>, loaded: LoadedDataset, how: ScoreSettings, signal: AbortSignal): Promise<ClassificationMetrics> {
+    return this.runner.scoreWeights(architectureId, weights, loaded, { split: how.split, batchNorm: how.batchNorm, options: { ...DEFAULT_EVALUATION_OPTIONS, ...how.options } }, { signal, onProgress: async () => undefined });
+  }
+
+  /** BatchNorm running statistics recomputed on the dataset's training batches, as `recalibrate` scores do (float32, by name). */
+  recalibrateTensors(architectureId: string, weights: ReadonlyMap<string, TensorBytes>, loaded: LoadedDataset, options: Partial<EvaluationOptions>, signal: AbortSignal): Promise<Map<string, TensorBytes>> {
+    return this.runner.recalibrate(architectureId, weights, loaded, { ...DEFAULT_EVALUATION_OPTIONS, ...options }, signal);
   }
 
   async get(id: string): Promise<EvaluationView> {

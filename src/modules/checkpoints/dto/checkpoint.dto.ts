@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PageQueryDto } from '../../../http/dto/page-query.dto';
-import { IsOptional, IsString, IsUUID } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { DTYPES } from '../../../core/tensor/dtypes';
 
 export class TensorManifestEntryDto {
@@ -94,4 +95,22 @@ export class TensorStatisticsDto {
   @ApiProperty({ description: 'Fraction of elements equal to zero' }) zeroFraction!: number;
   @ApiProperty({ type: 'integer', format: 'int64' }) nanCount!: number;
   @ApiProperty({ type: 'integer', format: 'int64' }) infCount!: number;
+}
+
+export class LineageNodeDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'uploaded, initialization, trained, soup, ...' }) kind!: string;
+  @ApiProperty({ type: () => [LineageNodeDto], description: 'The checkpoints it was made from (a soup: its ingredients and base), each with its own parents' }) parents!: LineageNodeDto[];
+  @ApiProperty({ description: 'True when it has parents not shown (past the depth or size bound)' }) truncated!: boolean;
+}
+
+export class LineageQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 64, default: 16, description: 'Levels of parents shown' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  depth?: number;
 }
