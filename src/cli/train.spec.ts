@@ -7,6 +7,7 @@ import { assertRelativeWithin } from '../core/ghn/testing-ghn-fixtures';
 import { withFileSource } from '../core/io/random-access';
 import { hostTensorOf, readSafetensorsFile } from '../core/runtime/testing/runtime-testing';
 import { trainFixturesDir } from '../core/train/testing/train-fixture-model';
+import { nativeKernelsOff } from '../../test/utils/native-kernels';
 import { buildProgram } from './program';
 
 /** `weightsmith train` and `dataset pack` through the command tree (in process), stdout captured. */
@@ -49,8 +50,10 @@ describe('weightsmith train: 3 full-batch steps equal PyTorch (the training fixt
     const summary = (await weightsmith(
       'train', '--arch', join(dir, `${m}.onnx`), '--weights', join(dir, `${m}.weights.safetensors`), '--data', join(dir, `${m}.data.safetensors`),
       '--optimizer', optimizer, ...flags, '--batch-size', String(batch), '--steps', '3', '--no-shuffle', '--out', out,
-    )) as { steps: number; losses: number[]; finalLoss: number; out: string };
+    )) as { steps: number; losses: number[]; finalLoss: number; out: string; nativeKernels: { active: boolean; referencePrimitives: unknown[] } };
     expect(summary).toMatchObject({ steps: 3, out: join(cwd, out) });
+    // Convolutions ran on the oneDNN addon unless this suite runs without it (WEIGHTSMITH_NATIVE_KERNELS=off).
+    expect(summary.nativeKernels).toMatchObject({ active: !nativeKernelsOff(), referencePrimitives: [] });
     const golden = await readSafetensorsFile(join(dir, `${m}.${optimizer}.safetensors`));
     const written = await readSafetensorsFile(join(cwd, out));
     const names = [...golden.keys()].filter((n) => n !== 'loss');

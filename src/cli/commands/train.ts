@@ -46,6 +46,8 @@ export interface TrainSummary {
   finalLoss: number;
   imagesPerSecond: number;
   seconds: number;
+  /** Whether convolutions ran on the oneDNN addon (WEIGHTSMITH_NATIVE_KERNELS), why not, and any shape that ran on oneDNN's reference code. */
+  nativeKernels: { active: boolean; reason: string | null; referencePrimitives: Record<string, unknown>[] };
 }
 
 /** torch.optim's default learning rate (SGD, Adam, AdamW): 1e-3. */
@@ -61,7 +63,8 @@ async function readTrainingWeights(graph: ArchitectureGraph, file: string): Prom
  * `weightsmith train`: trains an architecture from a checkpoint on a dataset file and writes the
  * state_dict (atomically). Inputs are used as stored (float32 as is, uint8 / 255: no normalization);
  * the learning rate is constant; `--no-shuffle` takes batches in file order without augmentation,
- * otherwise each epoch is shuffled from --seed (no augmentation either way). Runs on TF.js wasm.
+ * otherwise each epoch is shuffled from --seed (no augmentation either way). Runs on TF.js wasm, with
+ * convolutions on the oneDNN addon when it is built (WEIGHTSMITH_NATIVE_KERNELS=auto).
  */
 export async function runTrainCommand(options: TrainCommandOptions, resolvePath: (p: string) => string): Promise<TrainSummary> {
   const started = performance.now();
@@ -91,6 +94,10 @@ export async function runTrainCommand(options: TrainCommandOptions, resolvePath:
   const data = { dataset, indices: Array.from({ length: dataset.shape[0] }, (_, i) => i), normalization: { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) } };
   const { selectBackend } = await import('../../infra/tensor-runtime/select-backend');
   await selectBackend('wasm');
+  const { loadConfig } = await import('../../infra/config/app-config');
+  const { startNativeKernels } = await import('../../infra/native/native-runtime');
+  const referencePrimitives: Record<string, unknown>[] = [];
+  const native = startNativeKernels(loadConfig(process.env, process.cwd()).native, { warn: (_message, detail) => referencePrimitives.push(detail) });
   const trainer = new Trainer(graph, state, data, config);
   const losses: number[] = [];
   let images = 0;
@@ -122,5 +129,6 @@ export async function runTrainCommand(options: TrainCommandOptions, resolvePath:
     finalLoss: losses[losses.length - 1],
     imagesPerSecond: Math.round((images / trainSeconds) * 10) / 10,
     seconds: Math.round(performance.now() - started) / 1000,
+    nativeKernels: { active: native.active, reason: native.reason, referencePrimitives },
   };
 }

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { assertRelativeWithin, exceeds } from '../ghn/testing-ghn-fixtures';
 import { importOnnxGraph } from '../graph/onnx-import';
 import { hostTensorOf, readSafetensorsFile, useBackend } from '../runtime/testing/runtime-testing';
+import { nativeKernelsForTests, nativeKernelsOff } from '../../../test/utils/native-kernels';
+import { activeNativeKernels, setActiveNativeKernels } from '../runtime/native';
 import { fixturesDir } from '../testing/fixtures';
 import { AdamCm } from './adam-cm';
 import type { Optimizer } from './optimizer-types';
@@ -101,10 +103,13 @@ async function threeSteps(m: string, key: string) {
   return { golden, tensors, counters, losses, expected, actual };
 }
 
-describe.each(['cpu', 'wasm'] as const)('training steps equal PyTorch (fixtures/train, %s backend)', (backend) => {
+// wasm+native: convolutions on the oneDNN addon (see nativeKernelsForTests: a missing addon fails unless WEIGHTSMITH_NATIVE_KERNELS=off).
+describe.each(['cpu', 'wasm', 'wasm+native'] as const)('training steps equal PyTorch (fixtures/train, %s backend)', (backend) => {
   beforeAll(async () => {
-    await useBackend(backend);
+    await useBackend(backend === 'cpu' ? 'cpu' : 'wasm');
+    setActiveNativeKernels(backend === 'wasm+native' ? nativeKernelsForTests() : null);
   });
+  afterAll(() => setActiveNativeKernels(null));
 
   describe.each(['mlp', 'cnn_bn'])('%s', (m) => {
     it('step 1: logits, loss and every parameter gradient', async () => {
@@ -166,5 +171,11 @@ describe.each(['cpu', 'wasm'] as const)('training steps equal PyTorch (fixtures/
         }
       });
     }
+  });
+
+  it('ran its convolutions on the native kernels exactly when they are on', () => {
+    const native = activeNativeKernels();
+    expect(native !== null).toBe(backend === 'wasm+native' && !nativeKernelsOff());
+    if (native) expect(native.stats().calls).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphNode } from '../graph/ir';
+import { activeNativeKernels } from '../runtime/native/active';
+import { nativeConvBackward, nativeConvForward, nativeConvGeometry } from './conv-native';
 import { convFilterGrad, convInputGrad, convolve, depthwiseFilterGrad, type ConvGeometry, type Pair, type SpatialPads } from './conv-train';
 import { ints, need, num, unsupported, type TrainOp } from './train-op-types';
 
@@ -44,6 +46,8 @@ export const convOp: TrainOp = {
     const x = need(node, inputs, 0);
     const w = need(node, inputs, 1);
     const g = convGeometry(node, x, w);
+    const native = activeNativeKernels();
+    if (native) return { outputs: [nativeConvForward(native, nativeConvGeometry(x, w, g.strides, g.pads, num(node, 'group', 1), inputs[2] !== undefined, g.dilations), x, w, inputs[2])] };
     const xh = toNhwc(x);
     let y: tf.Tensor;
     if (g.layout.kind === 'depthwise') {
@@ -63,6 +67,8 @@ export const convOp: TrainOp = {
     const x = need(node, inputs, 0);
     const w = need(node, inputs, 1);
     const g = convGeometry(node, x, w);
+    const native = activeNativeKernels();
+    if (native) return nativeConvBackward(native, nativeConvGeometry(x, w, g.strides, g.pads, num(node, 'group', 1), inputs[2] !== undefined, g.dilations), x, w, dy!);
     const kernel = [w.shape[2], w.shape[3]] as Pair;
     const size = [x.shape[2], x.shape[3]] as Pair;
     const xh = toNhwc(x);

@@ -29,10 +29,18 @@ describe('loadConfig', () => {
       jobs: { enabled: true },
       log: { level: 'info', format: 'json' },
       training: { stateEverySeconds: 60 },
+      native: { kernels: 'auto', threads: null },
       ghn: { defaultName: null, hubUrl: 'https://huggingface.co' },
       inference: { deploymentSyncMs: 2000, defaultEngine: 'auto', maxInferBodyBytes: 64 * 1024 ** 2 },
     });
     expect(config.jobs.staleAfterMs).toBeGreaterThan(config.jobs.heartbeatMs);
+  });
+
+  it('reads the native kernel settings: auto or off, and a thread count (0: the cores)', () => {
+    expect(loadConfig({ WEIGHTSMITH_NATIVE_KERNELS: 'off', WEIGHTSMITH_NATIVE_THREADS: '3' }, CWD).native).toEqual({ kernels: 'off', threads: 3 });
+    expect(loadConfig({ WEIGHTSMITH_NATIVE_THREADS: '0' }, CWD).native).toEqual({ kernels: 'auto', threads: null });
+    expect(() => loadConfig({ WEIGHTSMITH_NATIVE_KERNELS: 'on' }, CWD)).toThrow(/WEIGHTSMITH_NATIVE_KERNELS/);
+    expect(() => loadConfig({ WEIGHTSMITH_NATIVE_THREADS: '-1' }, CWD)).toThrow(/WEIGHTSMITH_NATIVE_THREADS/);
   });
 
   it('bounds what an upload converts to: 8 GiB and 16 times the upload by default', () => {

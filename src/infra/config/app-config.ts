@@ -10,6 +10,15 @@ export const TENSOR_BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] a
 export type TensorBackendChoice = (typeof TENSOR_BACKENDS)[number];
 export const INFERENCE_ENGINES = ['auto', 'tfjs', 'onnxruntime'] as const;
 export type InferenceEngineChoice = (typeof INFERENCE_ENGINES)[number];
+export const NATIVE_KERNEL_CHOICES = ['auto', 'off'] as const;
+export type NativeKernelChoice = (typeof NATIVE_KERNEL_CHOICES)[number];
+
+/** The oneDNN addon: `auto` uses it where it is built and loads; `off` keeps everything on TF.js. */
+export interface NativeKernelSettings {
+  kernels: NativeKernelChoice;
+  /** oneDNN's thread count in each thread that runs kernels; null: the cores. */
+  threads: number | null;
+}
 
 export interface AppConfig {
   port: number;
@@ -54,6 +63,7 @@ export interface AppConfig {
     /** Body limit of the Open Inference Protocol infer route (JSON or binary tensors). */
     maxInferBodyBytes: number;
   };
+  native: NativeKernelSettings;
   training: {
     /** A training saves its resumable state at least this often (and at every epoch end); 0: after every step. */
     stateEverySeconds: number;
@@ -186,6 +196,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       maxInferBodyBytes: int('WEIGHTSMITH_MAX_INFER_BYTES', 64 * MiB, 1024, 2 * GiB, true),
     },
     training: { stateEverySeconds: int('WEIGHTSMITH_TRAINING_STATE_SECONDS', 60, 0, 24 * 3600) },
+    native: { kernels: oneOf('WEIGHTSMITH_NATIVE_KERNELS', NATIVE_KERNEL_CHOICES, 'auto'), threads: int('WEIGHTSMITH_NATIVE_THREADS', 0, 0, 1024) || null },
     ghn: { defaultName: defaultGhn, hubUrl },
   };
   if (config.jobs.staleAfterMs <= config.jobs.heartbeatMs) {

@@ -36,7 +36,7 @@ export class HealthService {
     ]);
     const rt = this.runtime.status();
     const backend: ComponentCheck = rt.ready
-      ? { status: 'up', backend: rt.backend, requested: rt.requested, skipped: rt.skipped }
+      ? { status: 'up', backend: rt.backend, requested: rt.requested, skipped: rt.skipped, nativeKernels: rt.native }
       : { status: 'down', detail: 'tensor backend not initialised', requested: rt.requested };
     const checks = { database, blobStore, backend };
     return { ready: Object.values(checks).every((c) => c.status === 'up'), checks };

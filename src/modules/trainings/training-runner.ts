@@ -61,6 +61,7 @@ export class TrainingRunner {
       schedule: { evaluateEvery: settings.evaluateEvery, saveEvery: settings.saveEvery, evaluationSplit: settings.evaluationSplit },
       stateEverySeconds: this.config.training.stateEverySeconds,
       backend: this.config.backend,
+      native: this.config.native,
     };
     if (state) this.logger.log({ msg: 'training resumes from its saved state', trainingId: training.id, stateCheckpointId: state.id, step: state.metadata.step });
     const saved = [...training.savedCheckpointIds];
@@ -72,6 +73,9 @@ export class TrainingRunner {
         lastProgress = Date.now();
         await this.repository.setProgress(training.id, event.progress);
         await ctx.progress(event.progress.step / event.progress.totalSteps);
+      } else if (event.type === 'kernels') {
+        if (event.reference.length > 0) this.logger.warn({ msg: 'native kernels run on oneDNN reference code (slow) for these shapes', trainingId: training.id, primitives: event.reference });
+        else this.logger.log({ msg: event.status.active ? 'training runs native kernels' : 'training runs on TF.js only', trainingId: training.id, native: event.status });
       } else if (event.type === 'epoch') {
         await this.repository.setCurve(training.id, event.curve);
       } else if (event.type === 'save') {

@@ -7,7 +7,8 @@ import { stateDictTensors, stateFromWeights } from '../../core/train/model-state
 import { Trainer } from '../../core/train/trainer';
 import { decodeSnapshot, encodeSnapshot } from '../../core/train/trainer-snapshot';
 import type { TrainingConfig } from '../../core/train/training-config';
-import type { TensorBackendChoice } from '../../infra/config/app-config';
+import type { NativeKernelSettings, TensorBackendChoice } from '../../infra/config/app-config';
+import { startNativeKernels, type NativeKernelStatus } from '../../infra/native/native-runtime';
 import { selectBackend } from '../../infra/tensor-runtime/select-backend';
 import { serveWorkerTask, type WorkerTaskIo } from '../../infra/workers/worker-task';
 import type { CurvePoint, TrainingProgress, TrainingSchedule } from './training.types';
@@ -35,13 +36,16 @@ export interface TrainingWorkerInput {
   /** Save the resumable state at most this often (and at every epoch end). */
   stateEverySeconds: number;
   backend: TensorBackendChoice;
+  native: NativeKernelSettings;
 }
 
 export type TrainingEvent =
   | { type: 'progress'; progress: TrainingProgress }
   | { type: 'epoch'; curve: CurvePoint[] }
   | { type: 'state'; step: number; snapshot: Uint8Array; curve: CurvePoint[]; totals: EpochTotals }
-  | { type: 'save'; epoch: number; step: number; weights: Uint8Array };
+  | { type: 'save'; epoch: number; step: number; weights: Uint8Array }
+  /** Which kernels run natively (at start), and primitives found running on oneDNN's reference code (after the step that made them). */
+  | { type: 'kernels'; status: NativeKernelStatus; reference: Record<string, unknown>[] };
 
 export interface TrainingWorkerResult {
   steps: number;
@@ -52,6 +56,9 @@ const RATE_WINDOW = 20;
 
 async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<TrainingWorkerResult> {
   await selectBackend(input.backend);
+  const reference: Record<string, unknown>[] = [];
+  const native = startNativeKernels(input.native, { warn: (_message, detail) => reference.push(detail) });
+  await io.emit({ type: 'kernels', status: native, reference: [] } satisfies TrainingEvent);
   const graph = parseGraphJson(input.graph);
   const data = { dataset: input.dataset, indices: input.trainIndices, normalization: input.normalization };
   const start = stateFromWeights(graph, new Map(Object.entries(input.start)));
@@ -70,6 +77,7 @@ async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<Trai
     while (trainer.step < trainer.totalSteps) {
       const began = performance.now();
       const report = trainer.runStep();
+      if (reference.length > 0) await io.emit({ type: 'kernels', status: native, reference: reference.splice(0) } satisfies TrainingEvent);
       stepTimes.push((performance.now() - began) / report.images);
       if (stepTimes.length > RATE_WINDOW) stepTimes.shift();
       totals = { loss: totals.loss + report.loss * report.images, correct: totals.correct + report.accuracy * report.images, images: totals.images + report.images };

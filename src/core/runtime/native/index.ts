@@ -1,0 +1,2 @@
+export * from './native-kernels';
+export * from './active';
