@@ -10,6 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run -s build
 npm run -s openapi:client >/dev/null
+npm run -s build:native
+if [ "${WEIGHTSMITH_NATIVE_KERNELS:-auto}" != "off" ] && [ ! -f native/dnnl/build/Release/weightsmith_dnnl.node ]; then
+  echo "npm test checks the native kernels: install oneDNN (apt-get install libdnnl-dev), or set WEIGHTSMITH_NATIVE_KERNELS=off to test the TF.js path only" >&2
+  exit 2
+fi
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
