@@ -21,6 +21,7 @@ import { GhnsModule } from './modules/ghns/ghns.module';
 import { HealthModule } from './modules/health/health.module';
 import { InitializationsModule } from './modules/initializations/initializations.module';
 import { TrainingsModule } from './modules/trainings/trainings.module';
+import { PopulationsModule } from './modules/populations/populations.module';
 import { InferenceModule } from './modules/inference/inference.module';
 import { JobsModule } from './modules/jobs/jobs.module';
 
@@ -45,6 +46,7 @@ export class AppModule {
         GhnsModule,
         InitializationsModule,
         TrainingsModule,
+        PopulationsModule,
         InferenceModule,
         HealthModule,
       ],
