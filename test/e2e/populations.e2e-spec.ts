@@ -2,12 +2,12 @@ import { rm } from 'node:fs/promises';
 import request from 'supertest';
 import { serializeSafetensors } from '../../src/core/formats/safetensors';
 import { storedBlobFiles } from '../utils/blob-files';
-import { decodeAnswer, expectedPull, memberValues, memberWeights, push, type PushAnswer } from '../utils/populations';
+import { decodeAnswer, expectedPull, memberValues, memberWeights, push, pushRounds, type PushAnswer } from '../utils/populations';
 import { startServerProcess, type ServerProcess } from '../utils/server-process';
 import { auth, databaseLabel, makeDataDir, resetPostgres, startTestApp, testDatabaseUrl, type TestApp } from '../utils/test-app';
 
 const MEMBERS = 8;
-const ROUNDS = 100;
+const ROUNDS = 30;
 const ALPHA = 0.5;
 
 async function createPopulation(url: string, body: Record<string, unknown>): Promise<string> {
@@ -132,54 +132,31 @@ describe(`populations (PAPA coordinator, ${databaseLabel()})`, () => {
       await rm(dataDir, { recursive: true, force: true });
     });
 
+    // The integration tier runs 8 × 100 rounds (test/integration/populations.int-spec.ts).
     it(`${MEMBERS} members push concurrently for ${ROUNDS} rounds, across a SIGKILL and restart, without a lost or mixed update`, async () => {
       server = await startServerProcess(dataDir);
       const id = await createPopulation(server.url, { size: MEMBERS, variant: 'papa', alpha: ALPHA });
-      const lastVersion = new Array<number>(MEMBERS).fill(0);
-      let failures = 0;
-      let restarting: Promise<void> | null = null;
-
-      const member = async (k: number): Promise<void> => {
-        for (let step = 0; step < ROUNDS; ) {
-          if (k === 0 && step === ROUNDS / 2 && !restarting) {
-            // Killed while the other members are pushing; everyone retries once it is back.
-            restarting = (async () => {
-              await server!.kill('SIGKILL');
-              server = await startServerProcess(dataDir);
-            })();
-          }
-          if (restarting) await restarting;
-          const knownBefore = [...lastVersion];
-          let answer: PushAnswer;
-          try {
-            answer = await push(server!.url, id, k, step, memberWeights(k, step));
-          } catch {
-            failures++;
-            continue;
-          }
-          if (answer.status !== 200) throw new Error(`member ${k} step ${step}: ${answer.status} ${JSON.stringify(answer.body)}`);
-          // Its own new version is in the snapshot, no member went back to an older version.
-          expect(answer.snapshot.find((m) => m.k === k)).toEqual({ k, version: answer.version, step });
-          for (const m of answer.snapshot) expect(m.version).toBeGreaterThanOrEqual(knownBefore[m.k]);
-          expect(answer.version).toBeGreaterThan(lastVersion[k]);
-          lastVersion[k] = answer.version;
-          // The pulled values are exactly PAPA's from the snapshot it reports: a mixed read would differ.
-          expect({ w: answer.w, b: answer.b, n: answer.n }).toEqual({ ...expectedPull(k, step, answer.snapshot, ALPHA), n: BigInt(k) });
-          step++;
-        }
-      };
-      const started = performance.now();
-      await Promise.all(Array.from({ length: MEMBERS }, (_, k) => member(k)));
-      const seconds = (performance.now() - started) / 1000;
-
-      const view = (await request(server!.url).get(`/v1/populations/${id}`).set(auth()).expect(200)).body;
-      expect(view.members.map((m: { k: number; step: number; version: number }) => [m.k, m.step, m.version])).toEqual(lastVersion.map((v, k) => [k, ROUNDS - 1, v]));
+      const result = await pushRounds({
+        url: () => server!.url,
+        id,
+        members: MEMBERS,
+        rounds: ROUNDS,
+        alpha: ALPHA,
+        restartAt: ROUNDS / 2,
+        restart: async () => {
+          await server!.kill('SIGKILL');
+          server = await startServerProcess(dataDir);
+        },
+        check: (actual, expected, what) => expect({ what, actual }).toEqual({ what, actual: expected }),
+      });
+      const view = (await request(server.url).get(`/v1/populations/${id}`).set(auth()).expect(200)).body;
+      expect(view.members.map((m: { k: number; step: number; version: number }) => [m.k, m.step, m.version])).toEqual(result.lastVersion.map((v, k) => [k, ROUNDS - 1, v]));
       expect(view.version).toBeGreaterThanOrEqual(MEMBERS * ROUNDS);
-      expect(view.version).toBeLessThanOrEqual(MEMBERS * ROUNDS + failures);
+      expect(view.version).toBeLessThanOrEqual(MEMBERS * ROUNDS + result.retried);
       expect(view.warnings).toEqual([]);
-      const average = await decodeAnswer(await fetch(`${server!.url}/v1/populations/${id}/average`, { headers: auth() }));
-      expect(average.snapshot.map((m) => [m.k, m.version])).toEqual(lastVersion.map((v, k) => [k, v]));
-      process.stdout.write(`populations e2e: ${MEMBERS} × ${ROUNDS} pushes with a restart in ${seconds.toFixed(1)} s (${failures} pushes retried)\n`);
+      const average = await decodeAnswer(await fetch(`${server.url}/v1/populations/${id}/average`, { headers: auth() }));
+      expect(average.snapshot.map((m) => [m.k, m.version])).toEqual(result.lastVersion.map((v, k) => [k, v]));
+      process.stdout.write(`populations e2e: ${MEMBERS} × ${ROUNDS} pushes with a restart in ${result.seconds.toFixed(1)} s (${result.retried} pushes sent again)\n`);
     });
   });
 });

@@ -64,6 +64,8 @@ export async function push(url: string, id: string, k: number | string, step: nu
 /** PAPA's pull of member `k` from the snapshot, computed as the server must (float64, members in k order). */
 export function expectedPull(k: number, step: number, snapshot: readonly SnapshotEntry[], alpha: number): { w: number[]; b: number[] } {
   const own = memberValues(k, step);
+  // A lone member, or α = 1, is not pulled: its bytes come back as sent.
+  if (snapshot.length < 2 || alpha === 1) return own;
   const members = snapshot.map((m) => memberValues(m.k, m.step));
   const pull = (key: 'w' | 'b', round: (x: number) => number) =>
     own[key].map((v, i) => {
@@ -73,4 +75,60 @@ export function expectedPull(k: number, step: number, snapshot: readonly Snapsho
       return round(alpha * v + (1 - alpha) * mean);
     });
   return { w: pull('w', Math.fround), b: pull('b', (x) => x) };
+}
+
+export interface RoundsResult {
+  /** Every member's last version, by k. */
+  lastVersion: number[];
+  /** Pushes that failed because the server was being killed (each was sent again). */
+  retried: number;
+  seconds: number;
+}
+
+/**
+ * `members` members push concurrently for `rounds` rounds (step = round) to a PAPA population
+ * with α = `alpha`, each checking its answer: its own new version is in the snapshot, no member
+ * went back to an older version than one it had seen answered, and the pulled values are exactly
+ * PAPA's from the snapshot the answer reports (the values encode member and step, so a lost or
+ * mixed update shows). `restart` (called once, when member 0 reaches `restartAt`) kills and
+ * restarts the server while the others push; pushes that fail meanwhile are sent again.
+ */
+export async function pushRounds(opts: {
+  url: () => string;
+  id: string;
+  members: number;
+  rounds: number;
+  alpha: number;
+  restartAt?: number;
+  restart?: () => Promise<void>;
+  check: (actual: unknown, expected: unknown, what: string) => void;
+}): Promise<RoundsResult> {
+  const lastVersion = new Array<number>(opts.members).fill(0);
+  let retried = 0;
+  let restarting: Promise<void> | null = null;
+  const member = async (k: number): Promise<void> => {
+    for (let step = 0; step < opts.rounds; ) {
+      if (k === 0 && step === opts.restartAt && opts.restart && !restarting) restarting = opts.restart();
+      if (restarting) await restarting;
+      const knownBefore = [...lastVersion];
+      let answer: PushAnswer;
+      try {
+        answer = await push(opts.url(), opts.id, k, step, memberWeights(k, step));
+      } catch {
+        retried++;
+        continue;
+      }
+      const what = `member ${k} step ${step}`;
+      opts.check(answer.status, 200, `${what}: ${JSON.stringify(answer.body)}`);
+      opts.check(answer.snapshot.find((m) => m.k === k), { k, version: answer.version, step }, `${what}: its own version`);
+      opts.check(answer.snapshot.filter((m) => m.version < knownBefore[m.k]), [], `${what}: versions older than answered ones`);
+      opts.check(answer.version > lastVersion[k], true, `${what}: a new version`);
+      lastVersion[k] = answer.version;
+      opts.check({ w: answer.w, b: answer.b, n: answer.n }, { ...expectedPull(k, step, answer.snapshot, opts.alpha), n: BigInt(k) }, `${what}: the pulled values`);
+      step++;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: opts.members }, (_, k) => member(k)));
+  return { lastVersion, retried, seconds: (performance.now() - started) / 1000 };
 }

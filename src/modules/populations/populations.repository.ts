@@ -120,19 +120,16 @@ export class PopulationsRepository {
     }, TRANSACTION);
   }
 
-  async release(readId: string): Promise<void> {
-    await this.prisma.client.populationRead.deleteMany({ where: { id: readId } });
-  }
-
   /**
-   * Removes the retired versions that no unexpired read lists, and their bytes (`removeBlob`,
-   * under the per-blob lock) when nothing else records them. Returns how many versions went.
+   * Ends a read (`readId`) and removes the retired versions that no unexpired read lists any
+   * more, with their bytes (`removeBlob`, under the per-blob lock) when nothing else records them.
+   * Returns how many versions went.
    */
-  async collect(populationId: string, now: Date, removeBlob: (sha256: string) => Promise<void>): Promise<number> {
+  async release(populationId: string, readId: string, now: Date, removeBlob: (sha256: string) => Promise<void>): Promise<number> {
     return this.prisma.client.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM populations WHERE id = ${populationId}::uuid FOR UPDATE`;
       if (rows.length === 0) return 0;
-      await tx.populationRead.deleteMany({ where: { populationId, expiresAt: { lt: now } } });
+      await tx.populationRead.deleteMany({ where: { OR: [{ id: readId }, { populationId, expiresAt: { lt: now } }] } });
       const held = new Set((await tx.populationRead.findMany({ where: { populationId }, select: { versions: true } })).flatMap((r) => r.versions));
       const retired = await tx.populationRetiredVersion.findMany({ where: { populationId } });
       const garbage = retired.filter((r) => !held.has(r.version));

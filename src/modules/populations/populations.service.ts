@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
@@ -172,7 +172,7 @@ export class PopulationsService {
     const population = await this.get(id);
     const snapshot = await this.repository.snapshot(id, this.window(population, new Date()));
     if (snapshot.members.length === 0) {
-      await this.repository.release(snapshot.readId);
+      await this.repository.release(id, snapshot.readId, new Date(), (sha) => this.blobs.delete(sha));
       throw new ServiceError('POPULATION_EMPTY', `population ${id} has no active member: none pushed in the last ${population.staleAfterSeconds} s`);
     }
     const file = await this.compute(id, snapshot, null, { variant: 'papa-all' });
@@ -192,7 +192,8 @@ export class PopulationsService {
 
   /**
    * Computes the result from the snapshot's bytes into a scratch file, then releases the snapshot
-   * (whatever happens) and removes the versions no snapshot holds any more.
+   * (whatever happens) and removes the versions no snapshot holds any more. The client reads the
+   * scratch file afterwards, so a slow client never holds member versions.
    */
   private async compute(id: string, snapshot: PopulationSnapshot, self: number | null, rule: PullRule): Promise<SpooledFile> {
     const sources: RandomAccessSource[] = [];
@@ -200,14 +201,17 @@ export class PopulationsService {
     try {
       for (const m of snapshot.members) sources.push(await this.blobs.openRandomAccess(m.sha256, `member ${m.k} (version ${m.version}) of population ${id}`));
       const plan = await planPopulationPull({ members: sources.map((source, j) => ({ label: `member ${snapshot.members[j].k}`, source })), self, rule });
-      const written = await writeSafetensors(path, plan.tensors, plan.metadata);
+      // A scratch file read once: no fsync (unlike a published file).
+      const written = await writeSafetensors(createWriteStream(path, { flags: 'wx' }), plan.tensors, plan.metadata);
       return { path, size: written.bytesWritten };
+    } catch (e) {
+      await this.scratch.remove(path).catch(() => undefined);
+      throw e;
     } finally {
       await Promise.all(sources.map((s) => s.close().catch(() => undefined)));
-      await this.repository.release(snapshot.readId).catch((e: unknown) => this.logger.warn({ msg: 'could not release a population snapshot; it expires', id, error: (e as Error).message }));
       await this.repository
-        .collect(id, new Date(), (sha) => this.blobs.delete(sha))
-        .catch((e: unknown) => this.logger.warn({ msg: 'could not remove replaced member versions; the next push does', id, error: (e as Error).message }));
+        .release(id, snapshot.readId, new Date(), (sha) => this.blobs.delete(sha))
+        .catch((e: unknown) => this.logger.warn({ msg: 'could not release a population snapshot: it expires, and the next push removes what it held', id, error: (e as Error).message }));
     }
   }
 
