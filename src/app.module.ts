@@ -22,6 +22,7 @@ import { HealthModule } from './modules/health/health.module';
 import { InitializationsModule } from './modules/initializations/initializations.module';
 import { TrainingsModule } from './modules/trainings/trainings.module';
 import { SoupsModule } from './modules/soups/soups.module';
+import { PopulationsModule } from './modules/populations/populations.module';
 import { InferenceModule } from './modules/inference/inference.module';
 import { JobsModule } from './modules/jobs/jobs.module';
 
@@ -47,6 +48,7 @@ export class AppModule {
         InitializationsModule,
         TrainingsModule,
         SoupsModule,
+        PopulationsModule,
         InferenceModule,
         HealthModule,
       ],

@@ -39,3 +39,5 @@ export {
 export type { RegularizationSetting } from './papa';
 export { parseSoupRecipe, RECIPE_DTYPES } from './recipe';
 export type { SoupRecipe } from './recipe';
+export { layoutDifferences, planPopulationPull, POPULATION_VARIANTS, pullRule, tensorLayout } from './population-pull';
+export type { PopulationPullPlan, PopulationPullRequest, PopulationVariant, PullRule, TensorLayoutEntry } from './population-pull';

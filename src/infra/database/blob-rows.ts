@@ -15,13 +15,18 @@ export async function recordBlob(tx: Prisma.TransactionClient, sha256: string, s
 }
 
 /**
- * Deletes the blob row once no checkpoint and no dataset records the bytes; true when it did (the
- * caller then removes the bytes, still under `lockBlob`). Every table that points at blobs is
+ * Deletes the blob row once no checkpoint, dataset or population member (latest or retired
+ * version) records the bytes; true when it did (the caller then removes the bytes, still under
+ * `lockBlob`). Every table that points at blobs is
  * counted here, so that removing one user never takes bytes another still needs.
  */
 export async function releaseBlobRow(tx: Prisma.TransactionClient, sha256: string): Promise<boolean> {
-  const row = await tx.blob.findUnique({ where: { sha256 }, select: { _count: { select: { checkpoints: true, datasets: true } } } });
-  if (!row || row._count.checkpoints + row._count.datasets > 0) return false;
+  const row = await tx.blob.findUnique({
+    where: { sha256 },
+    select: { _count: { select: { checkpoints: true, datasets: true, populationMembers: true, populationRetired: true } } },
+  });
+  const c = row?._count;
+  if (!c || c.checkpoints + c.datasets + c.populationMembers + c.populationRetired > 0) return false;
   await tx.blob.delete({ where: { sha256 } });
   return true;
 }
