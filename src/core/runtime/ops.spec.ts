@@ -138,6 +138,13 @@ const CASES: Record<string, () => OpCase> = {
       { idx: int64([-1, 0]), col: { shape: [3, 1] }, shape: int64([2, 3, 4]), zero: float([0], []) },
       { y: 3, z: 3 },
     ),
+  'Gather with indices computed at run time (ArgMax)': () =>
+    opCase(
+      [node('ArgMax', ['q'], ['am'], { axis: 1, keepdims: 0 }), node('Gather', ['x', 'am'], ['y'], { axis: 1 })],
+      { x: [3, 4, 5], q: [2, 4] },
+      {},
+      { y: 3 },
+    ),
   'Pad (reflect, constant)': () =>
     opCase(
       [node('Pad', ['x', 'p'], ['y'], { mode: 'reflect' }), node('Pad', ['x', 'p', 'v'], ['z'], { mode: 'constant' })],

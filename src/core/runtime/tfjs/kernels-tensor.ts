@@ -121,6 +121,14 @@ const sliceKernel: Kernel = (ctx, node, inputs) => {
   return [tensorValue(y, x.dtype, nhwc)];
 };
 
+/**
+ * Negative indices counted from the end, all in int32: `tf.add(int32, number)` would give float32,
+ * and wasm's Where reads the int32 branch of a mixed pair as float32 bits (index 2 became 0).
+ */
+function wrapNegative(indices: tf.Tensor, dim: number): tf.Tensor {
+  return tf.where(tf.less(indices, 0), tf.add(indices, tf.scalar(dim, 'int32')), indices);
+}
+
 const gatherKernel: Kernel = (ctx, node, inputs) => {
   const x = required(node, inputs, 0);
   const t = plain(ctx, x);
@@ -128,9 +136,7 @@ const gatherKernel: Kernel = (ctx, node, inputs) => {
   const idx = required(node, inputs, 1);
   const idxShape = logicalShape(idx);
   const dim = t.shape[axis];
-  const indices = isTensorValue(idx)
-    ? tf.cast(tf.where(tf.less(idx.tensor, 0), tf.add(idx.tensor, dim), idx.tensor), 'int32')
-    : tf.tensor1d(idx.values.map((i) => (i < 0 ? i + dim : i)), 'int32');
+  const indices = isTensorValue(idx) ? wrapNegative(tf.cast(idx.tensor, 'int32'), dim) : tf.tensor1d(idx.values.map((i) => (i < 0 ? i + dim : i)), 'int32');
   const y = tf.gather(t, tf.reshape(indices, [-1]), axis);
   return [tensorValue(tf.reshape(y, [...t.shape.slice(0, axis), ...idxShape, ...t.shape.slice(axis + 1)]), x.dtype)];
 };
