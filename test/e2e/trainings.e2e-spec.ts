@@ -90,12 +90,17 @@ describe(`trainings API (${databaseLabel()})`, () => {
       const body = (await request(t.url).get(`/v1/trainings/${id}`).set(auth()).expect(200)).body as TrainingBody;
       return body.checkpointIds.length > 0 ? true : undefined;
     }, 120_000, 50);
+    // Its resumable state is a checkpoint listed only when asked for by kind.
+    const states = (await request(t.url).get('/v1/checkpoints?kind=training-state').set(auth()).expect(200)).body.items as { metadata: { trainingId: string } }[];
+    expect(states.filter((c) => c.metadata.trainingId === id).length).toBeGreaterThan(0);
+    const listed = (await request(t.url).get('/v1/checkpoints?limit=200').set(auth()).expect(200)).body.items as { kind: string }[];
+    expect(listed.filter((c) => c.kind === 'training-state')).toEqual([]);
     const cancelled = (await request(t.url).post(`/v1/trainings/${id}/cancel`).set(auth()).expect(200)).body as TrainingBody;
     const done = await finishedTraining(t.url, id);
     expect(done.status).toBe('cancelled');
     expect(done.checkpointIds).toEqual([]);
     for (const checkpointId of cancelled.checkpointIds) await request(t.url).get(`/v1/checkpoints/${checkpointId}`).set(auth()).expect(404);
-    const states = (await request(t.url).get('/v1/checkpoints?kind=training-state').set(auth()).expect(200)).body.items as { metadata: { trainingId: string } }[];
-    expect(states.filter((c) => c.metadata.trainingId === id)).toEqual([]);
+    const statesAfter = (await request(t.url).get('/v1/checkpoints?kind=training-state').set(auth()).expect(200)).body.items as { metadata: { trainingId: string } }[];
+    expect(statesAfter.filter((c) => c.metadata.trainingId === id)).toEqual([]);
   });
 });

@@ -120,7 +120,8 @@ export class CheckpointsRepository {
         ...(filter.tag ? { tags: { has: filter.tag } } : {}),
         ...(filter.architectureId ? { architectureId: filter.architectureId } : {}),
         ...(filter.name ? { name: filter.name } : {}),
-        ...(filter.kind ? { kind: filter.kind } : {}),
+        // A training's resumable state is listed only when asked for by kind.
+        kind: filter.kind ?? { not: 'training-state' },
         ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

@@ -24,7 +24,7 @@ export class MetricsSourceDto {
 export class CheckpointDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ example: 'resnet18-finetune-3' }) name!: string;
-  @ApiProperty({ example: 'uploaded', description: 'How the checkpoint was made: `uploaded` (an upload), `initialization` (stored by an initialization), `trained` (a model a training saved) or `training-state` (a training\'s resumable state)' }) kind!: string;
+  @ApiProperty({ example: 'uploaded', description: 'How the checkpoint was made: `uploaded` (an upload), `initialization` (stored by an initialization), `trained` (a model a training saved), `soup` (a soup or merge) or `training-state` (a training\'s resumable state)' }) kind!: string;
   @ApiProperty({ example: 'safetensors', description: 'Stored format (always safetensors)' }) format!: string;
   @ApiProperty({ example: 'safetensors', description: 'Format the client uploaded' }) originalFormat!: string;
   @ApiProperty({ description: 'sha256 of the stored bytes; also the ETag of /weights' }) sha256!: string;
@@ -66,7 +66,7 @@ export class ListCheckpointsQueryDto extends PageQueryDto {
   @IsString()
   name?: string;
 
-  @ApiPropertyOptional({ description: 'Only checkpoints of this kind (`uploaded`, `initialization`, `trained`, `training-state`, ...)' })
+  @ApiPropertyOptional({ description: 'Only checkpoints of this kind (`uploaded`, `initialization`, `trained`, `soup`, `training-state`, ...); without it, every kind but `training-state` (a training\'s resumable state)' })
   @IsOptional()
   @IsString()
   kind?: string;
