@@ -8,6 +8,7 @@ import { buildGhnGraph } from '../src/core/graph/ghn';
 import { predictInitialization } from '../src/core/init';
 import { withFileSource } from '../src/core/io/random-access';
 import type { TensorBytes } from '../src/core/runtime';
+import { loadNativeKernels, setActiveNativeKernels } from '../src/core/runtime/native';
 import { epochPermutation, parseTrainingConfig, stateFromWeights, Trainer, type ModelState, type TrainingData } from '../src/core/train';
 import { selectBackend } from '../src/infra/tensor-runtime/select-backend';
 import { numberOption, round } from './lib/proc-memory';
@@ -23,8 +24,10 @@ import { resnet20Gray } from './lib/train-setup';
  * training images) takes about 15 minutes per initialization. The GHN is a checkpoint file (no
  * network here): --ghn FILE [--ghn-config FILE], e.g. from `weightsmith ghn fetch ghn3tm8`; without
  * it only the torch-default run is made. --limit N keeps N training and N test examples drawn at
- * random (a smoke run). Usage: node dist-bench/bench/train-fashion-mnist.js [--epochs 2] [--limit N]
- * [--ghn FILE] [--ghn-config FILE] [--seed 0] [--out FILE]
+ * random (a smoke run). --native T runs the convolutions on the oneDNN addon with T threads
+ * (`npm run build:native`); --runs torch-default,ghn picks the runs (e.g. one per process).
+ * Usage: node dist-bench/bench/train-fashion-mnist.js [--epochs 2] [--limit N] [--ghn FILE]
+ * [--ghn-config FILE] [--seed 0] [--native T] [--runs LIST] [--out FILE]
  */
 const BATCH = 128;
 
@@ -98,7 +101,14 @@ async function main(): Promise<void> {
   const limit = Math.round(numberOption(process.argv, 'limit', 1e9));
   const seed = Math.round(Number(stringOption(process.argv, 'seed', '0')));
   const ghnFile = stringOption(process.argv, 'ghn', '');
+  const which = stringOption(process.argv, 'runs', 'torch-default,ghn').split(',');
+  const nativeThreads = Math.round(numberOption(process.argv, 'native', 0));
   await selectBackend('wasm');
+  if (nativeThreads > 0) {
+    const loaded = loadNativeKernels({ threads: nativeThreads });
+    if (loaded.kernels === null) throw new Error(loaded.reason);
+    setActiveNativeKernels(loaded.kernels);
+  }
   const dataset = await loadBuiltinDataset('fashion-mnist');
   const splits = builtinSplits(dataset, 'fashion-mnist', seed);
   const trainIndices = subset(splits.train, limit, seed);
@@ -108,16 +118,19 @@ async function main(): Promise<void> {
   const train: TrainingData = { dataset, indices: trainIndices, normalization };
   const test: TrainingData = { dataset, indices: testIndices, normalization };
   const runs: Record<string, EpochRow[] | { skipped: string }> = {};
-  runs['torch-default'] = curve(resnet20Gray(seed).state, train, test, epochs, seed, 'torch-default');
-  runs.ghn = ghnFile
-    ? curve(await ghnState(ghnFile, stringOption(process.argv, 'ghn-config', '')), train, test, epochs, seed, 'ghn')
-    : { skipped: 'no --ghn FILE given (a GHN checkpoint, e.g. from `weightsmith ghn fetch ghn3tm8`)' };
+  if (which.includes('torch-default')) runs['torch-default'] = curve(resnet20Gray(seed).state, train, test, epochs, seed, 'torch-default');
+  if (which.includes('ghn')) {
+    runs.ghn = ghnFile
+      ? curve(await ghnState(ghnFile, stringOption(process.argv, 'ghn-config', '')), train, test, epochs, seed, 'ghn')
+      : { skipped: 'no --ghn FILE given (a GHN checkpoint, e.g. from `weightsmith ghn fetch ghn3tm8`)' };
+  }
   await emitReport({
     bench: 'train-fashion-mnist',
     model: 'resnet20 (CIFAR-style), inChannels 1, 10 classes',
     dataset: { name: 'fashion-mnist', seed, train: trainIndices.length, test: testIndices.length, limited: limit < 1e9, normalization },
     training: { optimizer: 'sgd lr 0.1 momentum 0.9 weight decay 5e-4', schedule: 'cosine', batch: BATCH, epochs, augment: 'random crop padding 2, horizontal flip' },
     ghn: ghnFile ? basename(ghnFile) : null,
+    kernels: nativeThreads > 0 ? `wasm + oneDNN convolutions, ${nativeThreads} thread(s)` : 'wasm',
     runs,
   });
 }
