@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { ServiceError } from '../../core/service-error';
 import type { TensorBytes } from '../../core/runtime/host-tensor';
 import type { AppConfig } from '../../infra/config/app-config';
@@ -17,12 +17,6 @@ import { TrainingsRepository } from './trainings.repository';
 
 const WORKER_TIMEOUT_MS = 7 * 24 * 3600_000;
 const PROGRESS_EVERY_MS = 1000;
-
-async function bytesOf(stream: Readable): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 /**
  * Runs one training in a worker thread and stores what it hands back: progress and the learning
@@ -52,7 +46,7 @@ export class TrainingRunner {
     const input: TrainingWorkerInput = {
       graph,
       start: state ? {} : Object.fromEntries(await this.reader.readTensors(start)) as Record<string, TensorBytes>,
-      resume: state ? { snapshot: await bytesOf(await this.reader.openWeights(state, null)), ...(state.metadata.resume as { curve: CurvePoint[]; totals: EpochTotals }) } : null,
+      resume: state ? { snapshot: new Uint8Array(await buffer(await this.reader.openWeights(state, null))), ...(state.metadata.resume as { curve: CurvePoint[]; totals: EpochTotals }) } : null,
       dataset: loaded.dataset,
       trainIndices: loaded.splits.train,
       evaluationIndices: settings.evaluateEvery > 0 ? loaded.splits[settings.evaluationSplit] : null,
@@ -111,7 +105,7 @@ export class TrainingRunner {
 
   /** Removes the run's resumable state, keeping the models it saved. */
   async discardState(trainingId: string): Promise<void> {
-    const replaced = await this.repository.replaceState(trainingId, null, (await this.repository.find(trainingId))?.curve ?? []);
+    const replaced = await this.repository.replaceState(trainingId, null);
     if (replaced) await this.discard(replaced);
   }
 

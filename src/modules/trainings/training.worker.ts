@@ -1,5 +1,5 @@
 import { serializeSafetensors, type InMemoryTensor } from '../../core/formats/safetensors';
-import type { LazyTensor } from '../../core/formats/tensor-set';
+import { readAll, type LazyTensor } from '../../core/formats/tensor-set';
 import { parseGraphJson } from '../../core/graph/graph-json';
 import type { Dataset, Normalization } from '../../core/datasets';
 import type { TensorBytes } from '../../core/runtime/host-tensor';
@@ -120,13 +120,7 @@ async function train(input: TrainingWorkerInput, io: WorkerTaskIo): Promise<Trai
 }
 
 async function inMemory(tensors: readonly LazyTensor[]): Promise<InMemoryTensor[]> {
-  const out: InMemoryTensor[] = [];
-  for (const t of tensors) {
-    const parts: Uint8Array[] = [];
-    for await (const chunk of t.chunks()) parts.push(chunk);
-    out.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts)) });
-  }
-  return out;
+  return Promise.all(tensors.map(async (t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: await readAll(t) })));
 }
 
 function pick(result: { top1: number; top5: number | null; loss: number }): { top1: number; top5: number | null; loss: number } {

@@ -62,11 +62,11 @@ export class TrainingsRepository {
     await this.prisma.client.training.update({ where: { id }, data: { progress: json(progress) } });
   }
 
-  /** Replaces the run's resumable state and returns the one it replaced (to be removed). */
-  async replaceState(id: string, stateCheckpointId: string | null, curve: CurvePoint[]): Promise<string | null> {
+  /** Replaces the run's resumable state (and the curve saved with it, when given); returns the one it replaced (to be removed). */
+  async replaceState(id: string, stateCheckpointId: string | null, curve?: CurvePoint[]): Promise<string | null> {
     return this.prisma.client.$transaction(async (tx) => {
       const before = await tx.training.findUniqueOrThrow({ where: { id }, select: { stateCheckpointId: true } });
-      await tx.training.update({ where: { id }, data: { stateCheckpointId, curve: json(curve) } });
+      await tx.training.update({ where: { id }, data: { stateCheckpointId, ...(curve ? { curve: json(curve) } : {}) } });
       return before.stateCheckpointId;
     });
   }
