@@ -2,8 +2,8 @@ import { rm } from 'node:fs/promises';
 import request from 'supertest';
 import { serializeSafetensors } from '../../src/core/formats/safetensors';
 import { storedBlobFiles } from '../utils/blob-files';
-import { decodeAnswer, expectedPull, memberValues, memberWeights, push, pushRounds, type PushAnswer } from '../utils/populations';
-import { startServerProcess, type ServerProcess } from '../utils/server-process';
+import { decodeAnswer, expectedPull, memberValues, memberWeights, populationAcrossRestart, push, type PushAnswer } from '../utils/populations';
+import type { ServerProcess } from '../utils/server-process';
 import { auth, databaseLabel, makeDataDir, resetPostgres, startTestApp, testDatabaseUrl, type TestApp } from '../utils/test-app';
 
 const MEMBERS = 8;
@@ -121,41 +121,20 @@ describe(`populations (PAPA coordinator, ${databaseLabel()})`, () => {
 
   describe('a real server process', () => {
     let dataDir: string;
-    let server: ServerProcess | null = null;
+    const server: { current: ServerProcess | null } = { current: null };
     beforeAll(async () => {
       dataDir = await makeDataDir();
       const db = testDatabaseUrl();
       if (db) await resetPostgres(db);
     });
     afterAll(async () => {
-      await server?.kill('SIGKILL');
+      await server.current?.kill('SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     });
 
     // The integration tier runs 8 × 100 rounds (test/integration/populations.int-spec.ts).
     it(`${MEMBERS} members push concurrently for ${ROUNDS} rounds, across a SIGKILL and restart, without a lost or mixed update`, async () => {
-      server = await startServerProcess(dataDir);
-      const id = await createPopulation(server.url, { size: MEMBERS, variant: 'papa', alpha: ALPHA });
-      const result = await pushRounds({
-        url: () => server!.url,
-        id,
-        members: MEMBERS,
-        rounds: ROUNDS,
-        alpha: ALPHA,
-        restartAt: ROUNDS / 2,
-        restart: async () => {
-          await server!.kill('SIGKILL');
-          server = await startServerProcess(dataDir);
-        },
-        check: (actual, expected, what) => expect({ what, actual }).toEqual({ what, actual: expected }),
-      });
-      const view = (await request(server.url).get(`/v1/populations/${id}`).set(auth()).expect(200)).body;
-      expect(view.members.map((m: { k: number; step: number; version: number }) => [m.k, m.step, m.version])).toEqual(result.lastVersion.map((v, k) => [k, ROUNDS - 1, v]));
-      expect(view.version).toBeGreaterThanOrEqual(MEMBERS * ROUNDS);
-      expect(view.version).toBeLessThanOrEqual(MEMBERS * ROUNDS + result.retried);
-      expect(view.warnings).toEqual([]);
-      const average = await decodeAnswer(await fetch(`${server.url}/v1/populations/${id}/average`, { headers: auth() }));
-      expect(average.snapshot.map((m) => [m.k, m.version])).toEqual(result.lastVersion.map((v, k) => [k, v]));
+      const result = await populationAcrossRestart(dataDir, server, { members: MEMBERS, rounds: ROUNDS, alpha: ALPHA });
       process.stdout.write(`populations e2e: ${MEMBERS} × ${ROUNDS} pushes with a restart in ${result.seconds.toFixed(1)} s (${result.retried} pushes sent again)\n`);
     });
   });

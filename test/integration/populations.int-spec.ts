@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
-import request from 'supertest';
-import { decodeAnswer, pushRounds } from '../utils/populations';
-import { startServerProcess, type ServerProcess } from '../utils/server-process';
-import { auth, databaseLabel, makeDataDir, resetPostgres, testDatabaseUrl } from '../utils/test-app';
+import { populationAcrossRestart } from '../utils/populations';
+import type { ServerProcess } from '../utils/server-process';
+import { databaseLabel, makeDataDir, resetPostgres, testDatabaseUrl } from '../utils/test-app';
 
 const MEMBERS = 8;
 const ROUNDS = 100;
@@ -15,40 +14,19 @@ const ALPHA = 0.5;
  */
 describe(`populations: ${MEMBERS} members × ${ROUNDS} rounds (${databaseLabel()})`, () => {
   let dataDir: string;
-  let server: ServerProcess | null = null;
+  const server: { current: ServerProcess | null } = { current: null };
   beforeAll(async () => {
     dataDir = await makeDataDir();
     const db = testDatabaseUrl();
     if (db) await resetPostgres(db);
   });
   afterAll(async () => {
-    await server?.kill('SIGKILL');
+    await server.current?.kill('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   });
 
   it('holds every update across a restart', async () => {
-    server = await startServerProcess(dataDir);
-    const created = await request(server.url).post('/v1/populations').set(auth()).send({ size: MEMBERS, variant: 'papa', alpha: ALPHA }).expect(201);
-    const id = created.body.id as string;
-    const result = await pushRounds({
-      url: () => server!.url,
-      id,
-      members: MEMBERS,
-      rounds: ROUNDS,
-      alpha: ALPHA,
-      restartAt: ROUNDS / 2,
-      restart: async () => {
-        await server!.kill('SIGKILL');
-        server = await startServerProcess(dataDir);
-      },
-      check: (actual, expected, what) => expect({ what, actual }).toEqual({ what, actual: expected }),
-    });
-    const view = (await request(server.url).get(`/v1/populations/${id}`).set(auth()).expect(200)).body;
-    expect(view.members.map((m: { k: number; step: number; version: number }) => [m.k, m.step, m.version])).toEqual(result.lastVersion.map((v, k) => [k, ROUNDS - 1, v]));
-    expect(view.version).toBeGreaterThanOrEqual(MEMBERS * ROUNDS);
-    expect(view.version).toBeLessThanOrEqual(MEMBERS * ROUNDS + result.retried);
-    const average = await decodeAnswer(await fetch(`${server.url}/v1/populations/${id}/average`, { headers: auth() }));
-    expect(average.snapshot.map((m) => [m.k, m.version])).toEqual(result.lastVersion.map((v, k) => [k, v]));
+    const result = await populationAcrossRestart(dataDir, server, { members: MEMBERS, rounds: ROUNDS, alpha: ALPHA });
     process.stdout.write(`populations int: ${MEMBERS} × ${ROUNDS} pushes with a restart in ${result.seconds.toFixed(1)} s (${result.retried} pushes sent again)\n`);
   });
 });

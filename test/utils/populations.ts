@@ -1,5 +1,7 @@
 import { readSafetensorsHeader, serializeSafetensors } from '../../src/core/formats/safetensors';
 import { bufferSource } from '../../src/core/io/random-access';
+import request from 'supertest';
+import { startServerProcess, type ServerProcess } from './server-process';
 import { auth } from './test-app';
 
 /** Values that encode (member, step): w[i] = 1000·k + step + i/8, b[i] = −(1000·k + step) − i/4 (exact in float32). */
@@ -131,4 +133,43 @@ export async function pushRounds(opts: {
   const started = performance.now();
   await Promise.all(Array.from({ length: opts.members }, (_, k) => member(k)));
   return { lastVersion, retried, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The coordinator's acceptance run on a real server process in `dataDir`: a PAPA population of
+ * `members`, pushed concurrently for `rounds` rounds with a SIGKILL and restart halfway, then the
+ * final members, versions, warnings and average checked against what the members were answered.
+ * `server` holds the running process (replaced by the restart) so the caller can stop it.
+ */
+export async function populationAcrossRestart(
+  dataDir: string,
+  server: { current: ServerProcess | null },
+  opts: { members: number; rounds: number; alpha: number },
+): Promise<RoundsResult> {
+  const { members, rounds, alpha } = opts;
+  server.current = await startServerProcess(dataDir);
+  const created = await request(server.current.url).post('/v1/populations').set(auth()).send({ size: members, variant: 'papa', alpha }).expect(201);
+  const id = created.body.id as string;
+  const result = await pushRounds({
+    url: () => server.current!.url,
+    id,
+    members,
+    rounds,
+    alpha,
+    restartAt: rounds / 2,
+    restart: async () => {
+      await server.current!.kill('SIGKILL');
+      server.current = await startServerProcess(dataDir);
+    },
+    check: (actual, expected, what) => expect({ what, actual }).toEqual({ what, actual: expected }),
+  });
+  const url = server.current.url;
+  const view = (await request(url).get(`/v1/populations/${id}`).set(auth()).expect(200)).body;
+  expect(view.members.map((m: { k: number; step: number; version: number }) => [m.k, m.step, m.version])).toEqual(result.lastVersion.map((v, k) => [k, rounds - 1, v]));
+  expect(view.version).toBeGreaterThanOrEqual(members * rounds);
+  expect(view.version).toBeLessThanOrEqual(members * rounds + result.retried);
+  expect(view.warnings).toEqual([]);
+  const average = await decodeAnswer(await fetch(`${url}/v1/populations/${id}/average`, { headers: auth() }));
+  expect(average.snapshot.map((m) => [m.k, m.version])).toEqual(result.lastVersion.map((v, k) => [k, v]));
+  return result;
 }
